@@ -1,0 +1,153 @@
+"""Wide residual networks (WRN-d-k) for 32x32 images.
+
+Zagoruyko, Komodakis, "Wide Residual Networks", BMVC 2016.
+"""
+import torch.nn as nn
+from mmpretrain.models.backbones.base_backbone import BaseBackbone
+from mmpretrain.registry import MODELS
+
+
+class WideBasicBlock(nn.Module):
+    """BN-ReLU-conv3x3-BN-ReLU-dropout-conv3x3 with an identity (or 1x1)
+    shortcut.
+
+    When the block changes the shape, the shortcut is a 1x1 conv applied to
+    the pre-activated input, as in the authors' code.
+    """
+
+    def __init__(self, in_channels, out_channels, stride=1, drop_rate=0.):
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(in_channels)
+        self.conv1 = nn.Conv2d(
+            in_channels, out_channels, 3, stride, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.dropout = nn.Dropout(drop_rate)
+        self.conv2 = nn.Conv2d(
+            out_channels, out_channels, 3, padding=1, bias=False)
+        self.relu = nn.ReLU(inplace=True)
+        self.shortcut = None
+        if stride != 1 or in_channels != out_channels:
+            self.shortcut = nn.Conv2d(
+                in_channels, out_channels, 1, stride, bias=False)
+
+    def forward(self, x):
+        activated = self.relu(self.bn1(x))
+        identity = x if self.shortcut is None else self.shortcut(activated)
+        out = self.conv1(activated)
+        out = self.conv2(self.dropout(self.relu(self.bn2(out))))
+        return out + identity
+
+
+@MODELS.register_module()
+class WideResNet(BaseBackbone):
+    """Wide ResNet WRN-``depth``-``widen_factor`` for CIFAR.
+
+    A 3x3 conv stem with 16 channels, three stages of ``(depth - 4) / 6``
+    :class:`WideBasicBlock` with ``16k/32k/64k`` channels (k =
+    ``widen_factor``), strides 1/2/2, and a final BN-ReLU that closes the last
+    stage. Global pooling is left to the neck (``GlobalAveragePooling``).
+
+    Args:
+        depth (int): Total depth, ``6n + 4`` with ``n >= 1``. Defaults to 40.
+        widen_factor (int): Width multiplier k, ``>= 1``. Defaults to 4.
+        drop_rate (float): Dropout probability between the two convs of each
+            block, in ``[0, 1)``. Defaults to 0.
+        in_channels (int): Channels of the input image. Defaults to 3.
+        out_indices (int | Sequence[int]): Stages whose outputs are returned,
+            from 0 to 2 (negative indices count from the end).
+            Defaults to ``(2, )``.
+        frozen_stages (int): Freeze the stem and the first ``frozen_stages``
+            stages (no gradient, eval mode kept in ``train()``); -1 freezes
+            nothing, 0 only the stem. Defaults to -1.
+        init_cfg (dict | list[dict]): Initialization config. Defaults to
+            Kaiming for convs and constant 1 for norm layers.
+
+    Returns (forward):
+        tuple[Tensor]: one ``(N, C, H, W)`` feature map per stage in
+        ``out_indices``, in stage order; WRN-40-4 on a 32x32 input gives
+        256x8x8 at the last stage.
+    """
+
+    num_stages = 3
+
+    def __init__(self,
+                 depth=40,
+                 widen_factor=4,
+                 drop_rate=0.,
+                 in_channels=3,
+                 out_indices=(2, ),
+                 frozen_stages=-1,
+                 init_cfg=[
+                     dict(type='Kaiming', layer=['Conv2d']),
+                     dict(
+                         type='Constant',
+                         val=1,
+                         layer=['_BatchNorm', 'GroupNorm'])
+                 ]):
+        super().__init__(init_cfg=init_cfg)
+        if not isinstance(depth, int) or depth < 10 or (depth - 4) % 6:
+            raise ValueError(f'WideResNet: depth={depth!r} is not supported; '
+                             'it must be 6n + 4 with n >= 1 (10, 16, 22, '
+                             '28, 34, 40, ...)')
+        if not isinstance(widen_factor, int) or widen_factor < 1:
+            raise ValueError(f'WideResNet: widen_factor={widen_factor!r} '
+                             'must be an integer >= 1')
+        if not 0 <= drop_rate < 1:
+            raise ValueError(f'WideResNet: drop_rate={drop_rate!r} must be '
+                             'in [0, 1)')
+        num_stages = self.num_stages
+        if isinstance(out_indices, int):
+            out_indices = (out_indices, )
+        out_indices = tuple(out_indices)
+        if not out_indices or any(not -num_stages <= i < num_stages
+                                  for i in out_indices):
+            raise ValueError(f'WideResNet: out_indices={out_indices!r} '
+                             f'must be non-empty stage indices in '
+                             f'[{-num_stages}, {num_stages - 1}]')
+        if not -1 <= frozen_stages <= num_stages:
+            raise ValueError(f'WideResNet: frozen_stages={frozen_stages!r} '
+                             f'must be in [-1, {num_stages}]')
+        self.out_indices = tuple(i % num_stages for i in out_indices)
+        self.frozen_stages = frozen_stages
+
+        blocks_per_stage = (depth - 4) // 6
+        self.stem = nn.Conv2d(in_channels, 16, 3, padding=1, bias=False)
+        self.stages = nn.ModuleList()
+        channels = 16
+        for index in range(num_stages):
+            out_channels = 16 * 2**index * widen_factor
+            stride = 1 if index == 0 else 2
+            blocks = [
+                WideBasicBlock(channels, out_channels, stride, drop_rate)
+            ]
+            blocks += [
+                WideBasicBlock(out_channels, out_channels, 1, drop_rate)
+                for _ in range(blocks_per_stage - 1)
+            ]
+            channels = out_channels
+            if index == num_stages - 1:
+                blocks += [nn.BatchNorm2d(channels), nn.ReLU(inplace=True)]
+            self.stages.append(nn.Sequential(*blocks))
+        self._freeze_stages()
+
+    def _freeze_stages(self):
+        if self.frozen_stages < 0:
+            return
+        for module in [self.stem, *self.stages[:self.frozen_stages]]:
+            module.eval()
+            for param in module.parameters():
+                param.requires_grad = False
+
+    def train(self, mode=True):
+        super().train(mode)
+        self._freeze_stages()
+        return self
+
+    def forward(self, x):
+        x = self.stem(x)
+        outs = []
+        for index, stage in enumerate(self.stages):
+            x = stage(x)
+            if index in self.out_indices:
+                outs.append(x)
+        return tuple(outs)
