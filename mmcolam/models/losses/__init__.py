@@ -1,1 +1,3 @@
-__all__ = []
+from .confidence_penalty_loss import ConfidencePenaltyLoss
+
+__all__ = ['ConfidencePenaltyLoss']
