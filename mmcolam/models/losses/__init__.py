@@ -1,3 +1,4 @@
 from .confidence_penalty_loss import ConfidencePenaltyLoss
+from .disturb_label_loss import DisturbLabelLoss
 
-__all__ = ['ConfidencePenaltyLoss']
+__all__ = ['ConfidencePenaltyLoss', 'DisturbLabelLoss']

@@ -1,0 +1,161 @@
+"""DisturbLabel (Xie, Wang, Wei, Wang, Tian, CVPR 2016)."""
+import math
+from numbers import Integral, Real
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.dist import get_rank
+from mmpretrain.models.losses.utils import weight_reduce_loss
+from mmpretrain.registry import MODELS
+
+REDUCTIONS = ('none', 'mean', 'sum')
+
+
+@MODELS.register_module()
+class DisturbLabelLoss(nn.Module):
+    r"""Cross-entropy on labels that are randomly disturbed in training.
+
+    From "DisturbLabel: Regularizing CNN on the Loss Layer" (Xie et al.,
+    CVPR 2016). In every training forward pass, each sample independently
+    keeps its label with probability :math:`1 - \alpha` and, with
+    probability :math:`\alpha`, gets a label drawn uniformly from all
+    :math:`C` classes. As in the paper, the draw may return the true class,
+    so a sample ends up with
+
+    - its true class with probability :math:`1 - \alpha (C - 1) / C`,
+    - each other class with probability :math:`\alpha / C`,
+
+    i.e. a fraction :math:`\alpha (C - 1) / C` of the labels is actually
+    changed. A mixed score (Mixup/CutMix) is disturbed the same way: with
+    probability :math:`\alpha` the whole row is replaced by the one-hot
+    score of a uniformly drawn class. The loss is then the ordinary
+    cross-entropy with the (possibly disturbed) targets. In eval mode
+    (``module.eval()``) nothing is disturbed.
+
+    The default ``alpha=0.1`` is the smallest of the noise rates the paper
+    evaluates (10%, 20% and 40%).
+
+    Random state: draws come from a private ``torch.Generator`` (on the CPU),
+    created at the first training call and seeded with
+    ``seed + rank`` (``seed`` defaulting to ``torch.initial_seed()``, which is
+    the seed the Runner gave ``torch.manual_seed`` through
+    ``randomness=dict(seed=...)``; ``rank`` from ``mmengine.dist``). Identical
+    seeds therefore give identical draws, every rank of a distributed run
+    disturbs its own samples independently, and the draws do not consume the
+    global random stream, so turning the loss on does not change data
+    augmentation or initialisation. A resumed run restarts the stream from its
+    seed; it does not continue where the interrupted run stopped.
+
+    Args:
+        alpha (float): Probability, in ``[0, 1]``, that a label is replaced
+            by a uniform draw over all classes. Defaults to 0.1.
+        seed (int, optional): Base seed of the draws, ``>= 0``. Defaults to
+            None (``torch.initial_seed()`` at the first training call).
+        reduction (str): How per-sample losses are reduced: ``'none'``,
+            ``'mean'`` or ``'sum'``. Defaults to ``'mean'``.
+        loss_weight (float): Factor on the whole loss. Defaults to 1.0.
+
+    Returns (forward):
+        Tensor: the reduced loss (shape ``(N,)`` when the reduction is
+        ``'none'``).
+    """
+
+    def __init__(self, alpha=0.1, seed=None, reduction='mean',
+                 loss_weight=1.0):
+        super().__init__()
+        if not _is_finite_real(alpha) or not 0 <= alpha <= 1:
+            raise ValueError(f'DisturbLabelLoss: alpha={alpha!r} must be a '
+                             'probability in [0, 1]')
+        if seed is not None and (not isinstance(seed, Integral)
+                                 or isinstance(seed, bool) or seed < 0):
+            raise ValueError(f'DisturbLabelLoss: seed={seed!r} must be None '
+                             'or an integer >= 0')
+        if reduction not in REDUCTIONS:
+            raise ValueError(f'DisturbLabelLoss: reduction={reduction!r} '
+                             f'must be one of {REDUCTIONS}')
+        if not _is_finite_real(loss_weight):
+            raise ValueError(f'DisturbLabelLoss: loss_weight={loss_weight!r} '
+                             'must be a finite number')
+        self.alpha = float(alpha)
+        self.seed = seed
+        self.reduction = reduction
+        self.loss_weight = float(loss_weight)
+        self._generator = None
+
+    def disturb_labels(self, label, num_classes):
+        """Return ``label`` with each row disturbed with probability alpha.
+
+        Args:
+            label (Tensor): Class indices ``(N,)`` or scores ``(N, C)``.
+            num_classes (int): Number of classes ``C``.
+
+        Returns:
+            Tensor: Same shape, dtype and device as ``label``.
+        """
+        if self._generator is None:
+            base_seed = torch.initial_seed() if self.seed is None \
+                else self.seed
+            self._generator = torch.Generator()
+            self._generator.manual_seed((base_seed + get_rank()) % 2**64)
+        num_samples = label.size(0)
+        replace = torch.rand(num_samples, generator=self._generator) \
+            < self.alpha
+        drawn = torch.randint(
+            num_classes, (num_samples, ), generator=self._generator)
+        replace, drawn = replace.to(label.device), drawn.to(label.device)
+        if label.dim() == 1:
+            return torch.where(replace, drawn.to(label.dtype), label)
+        drawn_score = F.one_hot(drawn, num_classes).to(label.dtype)
+        return torch.where(replace[:, None], drawn_score, label)
+
+    def forward(self,
+                cls_score,
+                label,
+                weight=None,
+                avg_factor=None,
+                reduction_override=None):
+        """Compute the loss.
+
+        Args:
+            cls_score (Tensor): Logits, shape ``(N, C)``.
+            label (Tensor): Class indices ``(N,)`` or scores ``(N, C)``.
+            weight (Tensor, optional): Per-sample weights ``(N,)``.
+                Defaults to None.
+            avg_factor (float, optional): Divisor of the summed loss when the
+                reduction is ``'mean'``. Defaults to None.
+            reduction_override (str, optional): Replaces ``reduction`` for
+                this call. Defaults to None.
+        """
+        reduction = reduction_override or self.reduction
+        if reduction not in REDUCTIONS:
+            raise ValueError('DisturbLabelLoss: '
+                             f'reduction_override={reduction_override!r} '
+                             f'must be None or one of {REDUCTIONS}')
+        if label.dim() != 1 and label.shape != cls_score.shape:
+            raise ValueError(
+                f'DisturbLabelLoss: label of shape {tuple(label.shape)} must '
+                'be class indices (N,) or scores shaped like cls_score '
+                f'{tuple(cls_score.shape)}')
+        if self.training:
+            label = self.disturb_labels(label, cls_score.size(1))
+        log_prob = F.log_softmax(cls_score, dim=1)
+        if label.dim() == 1:
+            loss = -log_prob.gather(1, label.long()[:, None])[:, 0]
+        else:
+            loss = -(label * log_prob).sum(dim=1)
+        if weight is not None:
+            weight = weight.float()
+        loss = weight_reduce_loss(
+            loss, weight=weight, reduction=reduction, avg_factor=avg_factor)
+        return self.loss_weight * loss
+
+    def extra_repr(self):
+        return (f'alpha={self.alpha}, seed={self.seed}, '
+                f'reduction={self.reduction!r}, '
+                f'loss_weight={self.loss_weight}')
+
+
+def _is_finite_real(value):
+    return (isinstance(value, Real) and not isinstance(value, bool)
+            and math.isfinite(value))
