@@ -1,1 +1,1 @@
-from . import hooks  # noqa: F401
+from . import checkpoint_loading, hooks  # noqa: F401

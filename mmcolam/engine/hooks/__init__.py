@@ -1,1 +1,3 @@
-__all__ = []
+from .soft_label_hook import SoftLabelHook
+
+__all__ = ['SoftLabelHook']

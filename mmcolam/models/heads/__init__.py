@@ -1,1 +1,3 @@
-__all__ = []
+from .colam_head import COLAMHead
+
+__all__ = ['COLAMHead']

@@ -1,0 +1,389 @@
+"""SoftLabelHook: refreshes a COLAMHead's soft labels at every stage end."""
+import copy
+import os.path as osp
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine import dist
+from mmengine.dataset import Compose
+from mmengine.hooks import CheckpointHook, Hook
+from mmengine.model import is_model_wrapper
+from mmengine.optim import AmpOptimWrapper
+from mmengine.runner import EpochBasedTrainLoop
+from mmengine.runner.amp import autocast
+from mmpretrain.registry import HOOKS, TRANSFORMS
+from torch.utils.data import DataLoader, Subset
+
+from mmcolam.models.heads.colam_head import COLAMHead
+from mmcolam.soft_labels import (PeerStatistics, check_choice, draw_peers,
+                                 soft_label_summary,
+                                 soft_labels_from_statistics)
+from mmcolam.soft_label_history import save_soft_label_history
+
+PEER_MODES = ('resample', 'online')
+CHECKPOINT_KEY = 'soft_label_peer_statistics'
+
+
+def _positive_int(name, value, allow_none=False):
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        allowed = 'a positive integer' + (' or None' if allow_none else '')
+        raise ValueError(f'{name}={value!r} is not allowed: use {allowed}')
+
+
+@HOOKS.register_module()
+class SoftLabelHook(Hook):
+    """Alternate COLAM's two minimisations: refresh the soft labels of the
+    model's :class:`COLAMHead` at the end of every stage but the last.
+
+    Training is split into stages of ``interval`` epochs (iterations, for an
+    iteration-based loop). At the end of each stage the hook collects class
+    statistics of peer outputs, reduces them across ranks and sets every row
+    of ``S`` to ``softmax(mean logits / T)`` (paper Alg. 1, Eq. 6), with ``T``
+    the head's temperature. The update that would fall on the last epoch is
+    skipped: nothing trains after it.
+
+    Where peers come from (``peer_mode``):
+
+    - ``'resample'`` (the paper): ``num_peers`` random training samples per
+      class, drawn reproducibly from the run's seed and the stage, run in eval
+      mode through the test pipeline (no augmentation), sharded across ranks.
+    - ``'online'``: no extra pass; the detached logits of the training
+      forward passes of the last ``online_window`` epochs (iterations) of the
+      stage are accumulated, with mixed labels weighting their classes.
+
+    Each update writes ``S`` to ``work_dir/soft_labels/`` (``.npy`` and a
+    heatmap ``.png``) and logs ``soft_labels/mean_entropy`` and
+    ``soft_labels/true_class_mass``. ``S`` lives in the head's state dict, so
+    checkpoints and resume carry it; online statistics gathered before a
+    checkpoint inside a window are saved with it.
+
+    Args:
+        interval (int): Epochs (iterations) per stage, t in the paper.
+        peer_mode (str): ``'resample'`` or ``'online'``.
+            Defaults to 'resample'.
+        num_peers (int, optional): K peers per class in resample mode; None
+            takes all of the class's samples. Defaults to 100 (the largest K
+            of the paper's grid, Fig. 4; accuracy is insensitive to K >= 5).
+        statistic (str): ``'logits'`` (the paper) or ``'probs'``.
+            Defaults to 'logits'.
+        only_correct (bool): Use only correctly classified peers.
+            Defaults to False.
+        keep_true_class_top (bool): The guard: a class whose new soft label
+            would not give its own class the largest mass keeps its previous
+            row. False restores the paper's behaviour. Defaults to True.
+        momentum (float): ``S <- m * S + (1 - m) * S_new``, in [0, 1).
+            Defaults to 0.0 (the paper).
+        online_window (int, optional): In online mode, how many epochs
+            (iterations) before each update to accumulate; None is one epoch
+            (for iteration loops, one epoch's worth of iterations, at most
+            ``interval``). Defaults to None.
+        peer_pipeline (list[dict], optional): Pipeline for the peers in
+            resample mode. Defaults to None: the test (else val) dataloader's
+            pipeline.
+        peer_batch_size (int, optional): Batch size of the peer pass.
+            Defaults to None: the train dataloader's.
+    """
+
+    priority = 'NORMAL'  # before CheckpointHook, so checkpoints hold new S
+
+    def __init__(self,
+                 interval: int,
+                 peer_mode: str = 'resample',
+                 num_peers: Optional[int] = 100,
+                 statistic: str = 'logits',
+                 only_correct: bool = False,
+                 keep_true_class_top: bool = True,
+                 momentum: float = 0.0,
+                 online_window: Optional[int] = None,
+                 peer_pipeline: Optional[Sequence[dict]] = None,
+                 peer_batch_size: Optional[int] = None):
+        _positive_int('interval', interval)
+        check_choice('peer_mode', peer_mode, PEER_MODES)
+        _positive_int('num_peers', num_peers, allow_none=True)
+        PeerStatistics(1, statistic)  # validates ``statistic``
+        if isinstance(momentum, bool) or not isinstance(
+                momentum, (int, float)) or not 0 <= momentum < 1:
+            raise ValueError(f'momentum={momentum!r} must be a number in '
+                             '[0, 1) (0 = the paper)')
+        _positive_int('online_window', online_window, allow_none=True)
+        if online_window is not None and online_window > interval:
+            raise ValueError(
+                f'online_window={online_window} is longer than the stage '
+                f'(interval={interval}): use at most {interval}')
+        _positive_int('peer_batch_size', peer_batch_size, allow_none=True)
+        self.interval = interval
+        self.peer_mode = peer_mode
+        self.num_peers = num_peers
+        self.statistic = statistic
+        self.only_correct = only_correct
+        self.keep_true_class_top = keep_true_class_top
+        self.momentum = float(momentum)
+        self.online_window = online_window
+        self.peer_pipeline = peer_pipeline
+        self.peer_batch_size = peer_batch_size
+        self._restored_statistics = None
+
+    # ------------------------------------------------------------------ setup
+    @staticmethod
+    def _model(runner):
+        model = runner.model
+        return model.module if is_model_wrapper(model) else model
+
+    def before_run(self, runner) -> None:
+        head = getattr(self._model(runner), 'head', None)
+        if not isinstance(head, COLAMHead):
+            raise TypeError(
+                'SoftLabelHook refreshes the soft labels of a COLAMHead, but '
+                f'the model head is {type(head).__name__}: set model.head.'
+                "type='COLAMHead' or remove the SoftLabelHook")
+        if head.soft_label_file is not None:
+            raise ValueError(
+                f'model.head.soft_label_file={head.soft_label_file!r} fixes '
+                'the soft labels, so a SoftLabelHook would overwrite them: '
+                'remove one of the two')
+        head.managed_by_hook = True
+        self.head = head
+
+    def before_train(self, runner) -> None:
+        loop = runner.train_loop
+        self.by_epoch = isinstance(loop, EpochBasedTrainLoop)
+        self.max_steps = loop.max_epochs if self.by_epoch else loop.max_iters
+        unit = 'epochs' if self.by_epoch else 'iterations'
+        if self.interval >= self.max_steps:
+            raise ValueError(
+                f'SoftLabelHook interval={self.interval} is not shorter than '
+                f'the run ({self.max_steps} {unit}), so the soft labels would '
+                f'never be updated: use an interval < {self.max_steps}')
+        if self.online_window is None:
+            self.window = 1 if self.by_epoch else min(
+                len(runner.train_dataloader), self.interval)
+        else:
+            self.window = self.online_window
+        dataset = runner.train_dataloader.dataset
+        self._check_dataset(runner, dataset)
+        if self.peer_mode == 'resample':
+            self.peer_dataset = self._peer_dataset(runner, dataset)
+        self.checkpoint_hooks = [
+            h for h in runner.hooks if isinstance(h, CheckpointHook)
+        ]
+        if self.peer_mode == 'online' and self.by_epoch and any(
+                not h.by_epoch for h in self.checkpoint_hooks):
+            runner.logger.warning(
+                'SoftLabelHook: online peer statistics are saved only in '
+                'checkpoints taken at epoch ends; an update after resuming '
+                'from a checkpoint saved mid-epoch inside its window counts '
+                'only the epochs run after the resume')
+
+    def _check_dataset(self, runner, dataset) -> None:
+        num_classes = self.head.num_classes
+        classes = getattr(dataset, 'metainfo', {}).get('classes')
+        if classes is not None and len(classes) != num_classes:
+            raise ValueError(
+                f'model.head.num_classes={num_classes} disagrees with the '
+                f'training dataset, which has {len(classes)} classes')
+        preprocessor_classes = getattr(
+            self._model(runner).data_preprocessor, 'num_classes', None)
+        if preprocessor_classes not in (None, num_classes):
+            raise ValueError(
+                f'model.data_preprocessor.num_classes={preprocessor_classes} '
+                f'disagrees with model.head.num_classes={num_classes}')
+        if not hasattr(dataset, 'get_gt_labels'):
+            if self.peer_mode == 'resample':
+                raise TypeError(
+                    f'peer_mode=\'resample\' needs the class of every '
+                    f'training sample, but {type(dataset).__name__} has no '
+                    "get_gt_labels(): use peer_mode='online'")
+            return
+        labels = np.asarray(dataset.get_gt_labels()).reshape(-1)
+        bad = (labels < 0) | (labels >= num_classes)
+        if bad.any():
+            raise ValueError(
+                f'training label {int(labels[bad][0])} (sample '
+                f'{int(np.flatnonzero(bad)[0])}) is outside [0, {num_classes})'
+                f' of model.head.num_classes={num_classes}')
+        empty = np.flatnonzero(np.bincount(labels, minlength=num_classes) ==
+                               0)
+        if len(empty):
+            runner.logger.warning(
+                f'SoftLabelHook: classes {empty.tolist()} have no training '
+                'samples; their soft labels stay one-hot')
+        self.labels = labels
+
+    def _peer_dataset(self, runner, dataset):
+        """The training set with the test pipeline (shares its data)."""
+        pipeline = self.peer_pipeline
+        if pipeline is None:
+            for name in ('test_dataloader', 'val_dataloader'):
+                loader_cfg = runner.cfg.get(name) or {}
+                pipeline = loader_cfg.get('dataset', {}).get('pipeline')
+                if pipeline is not None:
+                    break
+        if pipeline is None:
+            raise ValueError(
+                "peer_mode='resample' runs the peers through the test "
+                'pipeline, but the config has no test_dataloader or '
+                'val_dataloader with a dataset pipeline: set peer_pipeline')
+        if not hasattr(dataset, 'pipeline'):
+            raise TypeError(
+                f'{type(dataset).__name__} has no pipeline to swap for the '
+                "peers' test pipeline: use peer_mode='online'")
+        peer_dataset = copy.copy(dataset)
+        peer_dataset.pipeline = Compose(
+            [TRANSFORMS.build(t) if isinstance(t, dict) else t
+             for t in pipeline])
+        return peer_dataset
+
+    # ------------------------------------------------------------ scheduling
+    def _stage_end(self, step: int) -> int:
+        """The update step (1-based) that closes the stage of ``step``."""
+        return -(-step // self.interval) * self.interval
+
+    def _in_window(self, step: int) -> bool:
+        end = self._stage_end(step)
+        return end < self.max_steps and end - step < self.window
+
+    def _start_online(self, runner, step: int) -> None:
+        self._consolidated = False
+        if self.peer_mode != 'online' or not self._in_window(step):
+            return
+        if self.head.peer_statistics is None:
+            stats = self._new_statistics()
+            restored = self._restored_statistics
+            # Only a resumed run continues a window's sums: its iteration
+            # counter is the one the checkpoint was saved at.
+            if restored is not None and restored[1] == runner.iter:
+                if restored[0].shape != stats.table.shape:
+                    raise ValueError(
+                        'the checkpoint holds online peer statistics of shape '
+                        f'{tuple(restored[0].shape)}, but the head has '
+                        f'num_classes={self.head.num_classes}')
+                if dist.get_rank() == 0:
+                    stats.table.copy_(restored[0])
+            self._restored_statistics = None
+            self.head.peer_statistics = stats
+
+    def before_train_epoch(self, runner) -> None:
+        if self.by_epoch:
+            self._start_online(runner, runner.epoch + 1)
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+        if not self.by_epoch:
+            self._start_online(runner, runner.iter + 1)
+
+    def after_train_epoch(self, runner) -> None:
+        if self.by_epoch:
+            self._after_step(runner, runner.epoch + 1, checkpoint_due=True)
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
+                         outputs=None) -> None:
+        if not self.by_epoch:
+            step = runner.iter + 1
+            due = any(not h.by_epoch and step % h.interval == 0
+                      for h in self.checkpoint_hooks)
+            self._after_step(runner, step, checkpoint_due=due)
+
+    def _after_step(self, runner, step: int, checkpoint_due: bool) -> None:
+        if step % self.interval == 0 and step < self.max_steps:
+            self.update(runner, step)
+        elif checkpoint_due and self.head.peer_statistics is not None:
+            # Gather the window's partial sums on rank 0, which alone saves
+            # checkpoints, so that a resumed run continues with the same sums.
+            stats = self.head.peer_statistics
+            stats.all_reduce()
+            if dist.get_rank() != 0:
+                stats.reset()
+            self._consolidated = True
+
+    # ---------------------------------------------------------------- update
+    def _new_statistics(self) -> PeerStatistics:
+        return PeerStatistics(
+            self.head.num_classes,
+            self.statistic,
+            self.only_correct,
+            device=self.head.soft_labels.device)
+
+    def update(self, runner, step: int) -> None:
+        """Refresh ``S`` from the peers of the stage that ends at ``step``."""
+        if self.peer_mode == 'online':
+            stats = self.head.peer_statistics or self._new_statistics()
+            self.head.peer_statistics = None
+        else:
+            stats = self._resample_statistics(runner, step)
+        stats.all_reduce()
+        head = self.head
+        table, report = soft_labels_from_statistics(
+            stats, head.soft_labels, head.temperature,
+            self.keep_true_class_top, self.momentum)
+        dist.broadcast(table, src=0)  # bitwise identical on every rank
+        head.soft_labels.copy_(table)
+        self._report(runner, step, table, report)
+
+    @torch.no_grad()
+    def _resample_statistics(self, runner, step: int) -> PeerStatistics:
+        model = self._model(runner)
+        peers = draw_peers(self.labels, self.head.num_classes, self.num_peers,
+                           [runner.seed or 0, step])
+        rank, world_size = dist.get_dist_info()
+        train_loader = runner.train_dataloader
+        loader = DataLoader(
+            Subset(self.peer_dataset, peers[rank::world_size].tolist()),
+            batch_size=self.peer_batch_size or train_loader.batch_size,
+            num_workers=train_loader.num_workers,
+            collate_fn=train_loader.collate_fn)
+        optim_wrapper = runner.optim_wrapper
+        amp = isinstance(optim_wrapper, AmpOptimWrapper)
+        stats = self._new_statistics()
+        was_training = model.training
+        model.eval()
+        for data in loader:
+            data = model.data_preprocessor(data, False)
+            with autocast(
+                    enabled=amp,
+                    dtype=optim_wrapper.cast_dtype if amp else None):
+                logits = model(**data, mode='tensor')
+            labels = torch.cat(
+                [s.gt_label for s in data['data_samples']]).to(logits.device)
+            stats.update(logits, labels)
+        model.train(was_training)
+        return stats
+
+    def _report(self, runner, step, table, report) -> None:
+        classes = runner.train_dataloader.dataset.metainfo.get('classes')
+        for reason, mask in report.items():
+            kept = torch.nonzero(mask).flatten().tolist()
+            if kept:
+                runner.logger.warning(
+                    f'SoftLabelHook: classes {kept} keep their previous soft '
+                    f'label ({reason.replace("_", " ")})')
+        summary = soft_label_summary(table)
+        summary['rows_kept'] = float(sum(m.sum().item()
+                                         for m in report.values()))
+        unit = 'epoch' if self.by_epoch else 'iter'
+        runner.logger.info(
+            f'SoftLabelHook: soft labels updated after {unit} {step}: ' +
+            ', '.join(f'{k}={v:.4f}' for k, v in summary.items()))
+        runner.visualizer.add_scalars(
+            {f'soft_labels/{k}': v
+             for k, v in summary.items()},
+            step=runner.iter + 1)
+        if dist.is_main_process():
+            save_soft_label_history(
+                osp.join(runner.work_dir, 'soft_labels'),
+                f'{unit}_{step}', table.cpu().numpy(), classes)
+
+    # ------------------------------------------------------------ checkpoint
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        if getattr(self, '_consolidated', False):
+            checkpoint[CHECKPOINT_KEY] = \
+                self.head.peer_statistics.table.cpu().clone()
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        if CHECKPOINT_KEY in checkpoint:
+            self._restored_statistics = (checkpoint[CHECKPOINT_KEY],
+                                         checkpoint['meta']['iter'])

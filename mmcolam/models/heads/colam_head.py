@@ -1,0 +1,137 @@
+"""COLAMHead: a linear head that trains against class-wise soft labels."""
+from typing import List, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmpretrain.evaluation.metrics import Accuracy
+from mmpretrain.models.heads import LinearClsHead
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+
+from mmcolam.soft_labels import PeerStatistics, check_temperature
+
+
+@MODELS.register_module()
+class COLAMHead(LinearClsHead):
+    """Linear classification head with a class-wise soft-label table.
+
+    The head owns ``soft_labels``, a ``(C, C)`` buffer whose row c is the
+    soft label of every sample of class c; it starts as the identity (hard
+    labels) and is saved in checkpoints. Training uses paper Eq. 4: the loss
+    of ``cls_score / T`` against ``target = a * y + (1 - a) * y @ S``, where
+    ``y`` is the one-hot label or the mixed score built by Mixup/CutMix. With
+    the default loss this is ``-sum_j target_j log softmax_j(z / T)``.
+    Prediction is unchanged (softmax of the plain logits), so a trained model
+    is an ordinary MMPretrain classifier.
+
+    ``S`` is refreshed by :class:`SoftLabelHook`, which also marks the head as
+    managed; training a head that is neither managed by the hook nor given
+    ``soft_label_file`` raises an error at the first iteration.
+
+    Args:
+        num_classes (int): Number of classes C.
+        in_channels (int): Channels of the input feature.
+        temperature (float): T of paper Eq. 4, also used by the soft-label
+            update. Defaults to 2.0 (the paper recommends 1 to 2).
+        hard_label_weight (float): a in ``target = a*y + (1-a)*y@S``, in
+            [0, 1]. Defaults to 0.0 (the paper).
+        soft_label_file (str, optional): A ``.npy`` ``(C, C)`` table of soft
+            labels to train against, fixed (no SoftLabelHook needed), e.g. one
+            that a COLAM run wrote to ``work_dir/soft_labels/``.
+            Defaults to None.
+        loss (dict): Config of the loss; it receives ``cls_score / T`` and
+            ``(N, C)`` soft targets. Defaults to
+            ``dict(type='CrossEntropyLoss', use_soft=True, loss_weight=1.0)``.
+        **kwargs: Other arguments of :class:`LinearClsHead` (``topk``,
+            ``cal_acc``, ``init_cfg``).
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 temperature: float = 2.0,
+                 hard_label_weight: float = 0.0,
+                 soft_label_file: Optional[str] = None,
+                 loss: dict = dict(
+                     type='CrossEntropyLoss', use_soft=True, loss_weight=1.0),
+                 **kwargs):
+        super().__init__(num_classes, in_channels, loss=loss, **kwargs)
+        self.temperature = check_temperature(temperature)
+        if isinstance(hard_label_weight, bool) or not isinstance(
+                hard_label_weight, (int, float)) or not \
+                0 <= hard_label_weight <= 1:
+            raise ValueError(f'hard_label_weight={hard_label_weight!r} must '
+                             'be a number in [0, 1] (0 = the paper)')
+        self.hard_label_weight = float(hard_label_weight)
+        self.register_buffer('soft_labels', torch.eye(num_classes))
+        self.soft_label_file = soft_label_file
+        if soft_label_file is not None:
+            self.soft_labels.copy_(
+                load_soft_label_file(soft_label_file, num_classes))
+        # Set by SoftLabelHook: whether it refreshes ``soft_labels``, and,
+        # in its online mode, where training logits are accumulated.
+        self.managed_by_hook = False
+        self.peer_statistics: Optional[PeerStatistics] = None
+
+    def soft_targets(self, labels: torch.Tensor) -> torch.Tensor:
+        """``a * y + (1 - a) * y @ S`` for hard labels ``(N,)`` or label
+        scores ``(N, C)``."""
+        table = self.soft_labels
+        if labels.ndim == 1:
+            soft = table[labels]
+            hard = F.one_hot(labels, self.num_classes).to(table.dtype)
+        else:
+            hard = labels.to(table.dtype)
+            soft = hard @ table
+        if self.hard_label_weight == 0:
+            return soft
+        return self.hard_label_weight * hard + \
+            (1 - self.hard_label_weight) * soft
+
+    def _get_loss(self, cls_score: torch.Tensor,
+                  data_samples: List[DataSample], **kwargs) -> dict:
+        if not (self.managed_by_hook or self.soft_label_file):
+            raise RuntimeError(
+                'COLAMHead is training without a SoftLabelHook, so its soft '
+                'labels would stay hard labels: add custom_hooks=[dict(type='
+                "'SoftLabelHook', interval=...)] to the config, or give "
+                'soft_label_file=... to train against fixed soft labels.')
+        if 'gt_score' in data_samples[0]:
+            labels = torch.stack([i.gt_score for i in data_samples])
+        else:
+            labels = torch.cat([i.gt_label for i in data_samples])
+        if self.peer_statistics is not None:
+            self.peer_statistics.update(cls_score, labels)
+        target = self.soft_targets(labels)
+        losses = dict(
+            loss=self.loss_module(
+                cls_score / self.temperature,
+                target,
+                avg_factor=cls_score.size(0),
+                **kwargs))
+        if self.cal_acc:
+            if labels.ndim != 1:
+                raise ValueError('cal_acc=True is pointless with batch '
+                                 'augmentation such as Mixup: set it False')
+            acc = Accuracy.calculate(cls_score, labels, topk=self.topk)
+            losses.update(
+                {f'accuracy_top-{k}': a
+                 for k, a in zip(self.topk, acc)})
+        return losses
+
+
+def load_soft_label_file(path: str, num_classes: int) -> torch.Tensor:
+    """Load and check a ``(C, C)`` soft-label table saved with numpy."""
+    table = np.load(path)
+    if table.shape != (num_classes, num_classes):
+        raise ValueError(
+            f'soft_label_file={path!r} holds a table of shape {table.shape}, '
+            f'but the head has num_classes={num_classes}: expected shape '
+            f'({num_classes}, {num_classes})')
+    if not np.isfinite(table).all() or (table < 0).any() or not np.allclose(
+            table.sum(axis=1), 1, atol=1e-4):
+        raise ValueError(
+            f'soft_label_file={path!r} is not a table of soft labels: every '
+            'entry must be finite and >= 0 and every row must sum to 1')
+    return torch.from_numpy(np.asarray(table, dtype=np.float32))

@@ -1,0 +1,214 @@
+"""The soft-label math of COLAM, with no runner in it.
+
+Peer outputs are summed per class (:class:`PeerStatistics`), the sums are
+reduced across ranks, and the class means become the rows of the soft-label
+table ``S`` (:func:`soft_labels_from_statistics`, paper Alg. 1 lines 9-14 and
+Eq. 6: the minimiser of ``sum 1/2 ||y - f(x)||^2`` over a class's peers is
+their mean, and the new row is ``softmax(mean / T)``).
+"""
+from typing import Dict, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmengine import dist
+
+STATISTICS = ('logits', 'probs')
+
+
+def check_choice(name: str, value, allowed) -> None:
+    """Raise a ValueError naming the option, the value and what is allowed."""
+    if value not in allowed:
+        raise ValueError(f'{name}={value!r} is not supported: choose one of '
+                         f'{", ".join(repr(a) for a in allowed)}')
+
+
+def check_temperature(temperature) -> float:
+    """Return ``temperature`` as a float, or raise if it is not > 0."""
+    if isinstance(temperature, bool) or not isinstance(
+            temperature, (int, float)) or not temperature > 0:
+        raise ValueError(f'temperature={temperature!r} must be a number > 0 '
+                         '(the paper recommends 1 to 2)')
+    return float(temperature)
+
+
+class PeerStatistics:
+    """Per-class sums of peer outputs, their counts and non-finite counts.
+
+    Everything is kept in float32 whatever the compute type (AMP), in one
+    ``(C, C + 2)`` tensor so a single all-reduce synchronises it.
+
+    Args:
+        num_classes (int): Number of classes C.
+        statistic (str): ``'logits'`` (the paper) or ``'probs'`` (softmax
+            probabilities, as Online Label Smoothing). Defaults to 'logits'.
+        only_correct (bool): Count only peers the model classifies correctly
+            (for a mixed label: whose prediction is the class of largest
+            score). Defaults to False.
+        device (torch.device, optional): Where to keep the sums.
+            Defaults to None (CPU).
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 statistic: str = 'logits',
+                 only_correct: bool = False,
+                 device=None):
+        check_choice('statistic', statistic, STATISTICS)
+        self.num_classes = num_classes
+        self.statistic = statistic
+        self.only_correct = only_correct
+        self.table = torch.zeros(
+            num_classes, num_classes + 2, dtype=torch.float32, device=device)
+
+    @property
+    def sums(self) -> torch.Tensor:
+        """``(C, C)``: row c is the sum of the outputs of class c's peers."""
+        return self.table[:, :self.num_classes]
+
+    @property
+    def counts(self) -> torch.Tensor:
+        """``(C,)``: the (possibly fractional, for mixed labels) peer count."""
+        return self.table[:, self.num_classes]
+
+    @property
+    def nonfinite_counts(self) -> torch.Tensor:
+        """``(C,)``: how many of class c's peers had a non-finite output."""
+        return self.table[:, self.num_classes + 1]
+
+    @torch.no_grad()
+    def update(self, outputs: torch.Tensor, targets: torch.Tensor) -> None:
+        """Add a batch of peer outputs.
+
+        Args:
+            outputs (Tensor): ``(N, C)`` logits.
+            targets (Tensor): ``(N,)`` class indices, or ``(N, C)`` label
+                scores (Mixup/CutMix); a sample counts towards class c with
+                weight ``targets[n, c]``.
+        """
+        outputs = outputs.detach().float()
+        if targets.ndim == 1:
+            weights = F.one_hot(targets.long(), self.num_classes).float()
+        else:
+            weights = targets.detach().float()
+        values = outputs.softmax(dim=1) if self.statistic == 'probs' \
+            else outputs
+        finite = torch.isfinite(values).all(dim=1)
+        # Non-finite peers are counted apart (their classes keep their
+        # previous row) and zeroed, so that one NaN does not spread through
+        # the matrix product to every class.
+        self.table[:, -1] += weights.T @ (~finite).float()
+        keep = finite
+        if self.only_correct:
+            keep = keep & (outputs.argmax(dim=1) == weights.argmax(dim=1))
+        values = torch.where(finite.unsqueeze(1), values, 0.)
+        weights = weights * keep.unsqueeze(1)
+        self.table[:, :-1] += weights.T @ torch.cat(
+            [values, torch.ones_like(values[:, :1])], dim=1)
+
+    def all_reduce(self) -> None:
+        """Sum the statistics of every rank in place (no-op if not
+        distributed)."""
+        dist.all_reduce(self.table, op='sum')
+
+    def reset(self) -> None:
+        self.table.zero_()
+
+
+def soft_labels_from_statistics(stats: PeerStatistics,
+                                previous: torch.Tensor,
+                                temperature: float = 1.0,
+                                keep_true_class_top: bool = True,
+                                momentum: float = 0.0) -> tuple:
+    """Turn class statistics into a new soft-label table.
+
+    Row c becomes ``softmax(mean_c / T)`` for ``statistic='logits'`` (paper
+    Eq. 6 and Alg. 1 line 14) or the normalised mean probability for
+    ``statistic='probs'``. A row keeps its previous value when its class had
+    no peers, when a peer output or the new row is not finite, or (with
+    ``keep_true_class_top``) when the new row would not give its own class
+    the largest mass. Rows that change are then blended as
+    ``momentum * previous + (1 - momentum) * new``.
+
+    Args:
+        stats (PeerStatistics): Reduced statistics.
+        previous (Tensor): ``(C, C)`` current table.
+        temperature (float): T of ``softmax(mean / T)``. Defaults to 1.0.
+        keep_true_class_top (bool): The guard. Defaults to True.
+        momentum (float): Weight of the previous table, in [0, 1).
+            Defaults to 0.0 (the paper).
+
+    Returns:
+        tuple[Tensor, dict]: the new ``(C, C)`` table (on ``previous``'s
+        device and dtype) and a dict of boolean ``(C,)`` masks of the rows
+        kept: ``no_peers``, ``nonfinite`` and ``true_class_not_top``.
+    """
+    counts = stats.counts
+    num_classes = stats.num_classes
+    no_peers = counts <= 0
+    mean = stats.sums / counts.clamp(min=1e-12).unsqueeze(1)
+    if stats.statistic == 'logits':
+        rows = torch.softmax(mean / temperature, dim=1)
+    else:
+        rows = mean / mean.sum(dim=1, keepdim=True)
+    nonfinite = ~no_peers & ((stats.nonfinite_counts > 0)
+                             | ~torch.isfinite(rows).all(dim=1))
+    rows = torch.where(torch.isfinite(rows), rows, 0.)
+    own_mass = rows.diagonal()
+    not_top = ~no_peers & ~nonfinite & (own_mass < rows.max(dim=1).values)
+    keep = no_peers | nonfinite
+    if keep_true_class_top:
+        keep = keep | not_top
+    previous32 = previous.detach().float().to(rows.device)
+    new = torch.where(keep.unsqueeze(1), previous32, rows)
+    if momentum:
+        new = momentum * previous32 + (1 - momentum) * new
+    report = dict(
+        no_peers=no_peers,
+        nonfinite=nonfinite,
+        true_class_not_top=not_top & keep if keep_true_class_top else
+        torch.zeros(num_classes, dtype=torch.bool, device=rows.device))
+    return new.to(previous.device, previous.dtype), report
+
+
+def soft_label_summary(table: torch.Tensor) -> Dict[str, float]:
+    """Scalars that describe a soft-label table.
+
+    Returns:
+        dict: ``mean_entropy`` (nats, averaged over rows) and
+        ``true_class_mass`` (mean of the diagonal).
+    """
+    table = table.detach().float()
+    entropy = -(table * table.clamp(min=1e-12).log()).sum(dim=1)
+    return dict(
+        mean_entropy=entropy.mean().item(),
+        true_class_mass=table.diagonal().mean().item())
+
+
+def draw_peers(labels, num_classes: int, num_peers: Optional[int],
+               seed) -> np.ndarray:
+    """Indices of ``num_peers`` random samples of every class, reproducible.
+
+    Vectorised (no loop over classes): every sample gets a random key, the
+    samples are sorted by (class, key) and the first ``num_peers`` of each
+    class are taken.
+
+    Args:
+        labels (np.ndarray): ``(N,)`` class of every training sample.
+        num_classes (int): C.
+        num_peers (int, optional): K per class; None takes every sample.
+        seed: Anything ``numpy.random.default_rng`` accepts, e.g.
+            ``[run_seed, update_index]``.
+
+    Returns:
+        np.ndarray: sorted by class, then by random key.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    if num_peers is None:
+        return np.argsort(labels, kind='stable')
+    keys = np.random.default_rng(seed).random(len(labels))
+    order = np.lexsort((keys, labels))
+    sorted_labels = labels[order]
+    class_start = np.searchsorted(sorted_labels, np.arange(num_classes))
+    rank_in_class = np.arange(len(order)) - class_start[sorted_labels]
+    return order[rank_in_class < num_peers]

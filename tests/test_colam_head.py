@@ -1,0 +1,138 @@
+"""COLAMHead's loss (paper Eq. 4) against an independent computation."""
+import numpy as np
+import pytest
+import torch
+from mmpretrain.structures import DataSample
+
+from mmcolam.models.heads import COLAMHead
+
+S = np.array([[0.7, 0.2, 0.1], [0.1, 0.6, 0.3], [0.25, 0.25, 0.5]])
+LOGITS = np.array([[2.0, -1.0, 0.5], [0.3, 0.4, -2.0], [1.0, 1.0, 3.0],
+                   [-0.5, 2.5, 0.0]])
+
+
+def np_log_softmax(x):
+    x = x - x.max(axis=-1, keepdims=True)
+    return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
+
+
+def reference_loss(targets, temperature):
+    """mean_n -sum_j target_nj log softmax_j(z_n / T), computed in numpy."""
+    return -(targets * np_log_softmax(LOGITS / temperature)).sum(1).mean()
+
+
+def make_head(temperature=2.0, hard_label_weight=0.0):
+    head = COLAMHead(3, 4, temperature=temperature,
+                     hard_label_weight=hard_label_weight)
+    head.soft_labels.copy_(torch.tensor(S, dtype=torch.float32))
+    head.managed_by_hook = True
+    return head
+
+
+def samples(labels=None, scores=None):
+    out = []
+    for i in range(len(LOGITS)):
+        sample = DataSample()
+        if labels is not None:
+            sample.set_gt_label(int(labels[i]))
+        if scores is not None:
+            sample.set_gt_score(torch.tensor(scores[i], dtype=torch.float32))
+        out.append(sample)
+    return out
+
+
+def loss_of(head, data_samples):
+    logits = torch.tensor(LOGITS, dtype=torch.float32)
+    return head._get_loss(logits, data_samples)['loss'].item()
+
+
+@pytest.mark.parametrize('temperature', [1.0, 2.0, 0.5])
+def test_soft_label_loss_matches_numpy(temperature):
+    labels = np.array([0, 1, 2, 1])
+    expected = reference_loss(S[labels], temperature)
+    assert loss_of(make_head(temperature), samples(labels)) == \
+        pytest.approx(expected, rel=1e-5)
+
+
+def test_identity_table_is_plain_cross_entropy_at_t1():
+    labels = np.array([0, 1, 2, 1])
+    head = COLAMHead(3, 4, temperature=1.0)
+    head.managed_by_hook = True
+    expected = torch.nn.functional.cross_entropy(
+        torch.tensor(LOGITS, dtype=torch.float32), torch.tensor(labels))
+    assert loss_of(head, samples(labels)) == pytest.approx(
+        expected.item(), rel=1e-6)
+
+
+def test_mixup_scores_mix_the_soft_labels():
+    lam = 0.3
+    scores = np.zeros((4, 3))
+    pairs = [(0, 1), (1, 2), (2, 2), (1, 0)]
+    for n, (a, b) in enumerate(pairs):
+        scores[n, a] += lam
+        scores[n, b] += 1 - lam
+    targets = np.stack(
+        [lam * S[a] + (1 - lam) * S[b] for a, b in pairs])
+    assert loss_of(make_head(2.0), samples(scores=scores)) == \
+        pytest.approx(reference_loss(targets, 2.0), rel=1e-5)
+
+
+def test_hard_label_weight_mixes_one_hot_and_soft_label():
+    labels = np.array([2, 0, 1, 1])
+    alpha = 0.4
+    targets = alpha * np.eye(3)[labels] + (1 - alpha) * S[labels]
+    assert loss_of(make_head(1.5, alpha), samples(labels)) == \
+        pytest.approx(reference_loss(targets, 1.5), rel=1e-5)
+
+
+def test_prediction_is_plain_softmax_of_logits():
+    head = make_head(2.0)
+    feats = (torch.randn(4, 4), )
+    with torch.no_grad():
+        predictions = head.predict(feats)
+        expected = torch.softmax(head(feats), 1)
+    np.testing.assert_allclose(
+        torch.stack([p.pred_score for p in predictions]).numpy(),
+        expected.numpy(), rtol=1e-6)
+
+
+def test_table_starts_as_identity_and_is_in_state_dict():
+    head = COLAMHead(5, 8)
+    assert torch.equal(head.soft_labels, torch.eye(5))
+    assert 'soft_labels' in head.state_dict()
+
+
+def test_training_without_hook_or_file_fails_clearly():
+    head = COLAMHead(3, 4)
+    with pytest.raises(RuntimeError, match='SoftLabelHook'):
+        loss_of(head, samples(np.array([0, 1, 2, 1])))
+
+
+def test_fixed_soft_label_file(tmp_path):
+    path = str(tmp_path / 'S.npy')
+    np.save(path, S)
+    head = COLAMHead(3, 4, temperature=1.0, soft_label_file=path)
+    np.testing.assert_allclose(head.soft_labels.numpy(), S, rtol=1e-6)
+    labels = np.array([0, 1, 2, 1])
+    assert loss_of(head, samples(labels)) == pytest.approx(
+        reference_loss(S[labels], 1.0), rel=1e-5)
+
+
+def test_soft_label_file_of_wrong_shape_is_rejected(tmp_path):
+    path = str(tmp_path / 'S.npy')
+    np.save(path, np.eye(4))
+    with pytest.raises(ValueError, match=r'shape \(4, 4\).*num_classes=3'):
+        COLAMHead(3, 4, soft_label_file=path)
+    np.save(path, np.full((3, 3), 0.5))
+    with pytest.raises(ValueError, match='row must sum to 1'):
+        COLAMHead(3, 4, soft_label_file=path)
+
+
+@pytest.mark.parametrize('kwargs, pattern', [
+    (dict(temperature=0), 'temperature=0 must be a number > 0'),
+    (dict(temperature=-1.0), 'temperature=-1.0'),
+    (dict(hard_label_weight=1.5), r'hard_label_weight=1.5 .*\[0, 1\]'),
+])
+def test_bad_options_are_rejected(kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        COLAMHead(3, 4, **kwargs)

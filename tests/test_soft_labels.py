@@ -1,0 +1,165 @@
+"""The soft-label math against independent numpy computations."""
+import numpy as np
+import pytest
+import torch
+
+from mmcolam.soft_labels import (PeerStatistics, draw_peers,
+                                 soft_label_summary,
+                                 soft_labels_from_statistics)
+
+
+def np_softmax(x):
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+LOGITS = np.array([
+    [4.0, 1.0, 0.5],  # class 0
+    [3.0, 2.0, -1.0],  # class 0
+    [0.2, 2.5, 0.1],  # class 1
+    [1.0, 3.5, 0.0],  # class 1
+    [0.0, 1.0, 2.0],  # class 2
+    [-1.0, 0.5, 5.0],  # class 2
+    [2.0, 0.0, 1.0],  # class 2, misclassified
+])
+LABELS = np.array([0, 0, 1, 1, 2, 2, 2])
+
+
+def statistics(statistic='logits', only_correct=False, logits=LOGITS,
+               labels=LABELS):
+    stats = PeerStatistics(3, statistic, only_correct)
+    # Two batches, as a peer pass delivers them.
+    stats.update(torch.tensor(logits[:4]), torch.tensor(labels[:4]))
+    stats.update(torch.tensor(logits[4:]), torch.tensor(labels[4:]))
+    return stats
+
+
+def test_update_is_softmax_of_class_mean_logits_over_t():
+    temperature = 2.0
+    table, report = soft_labels_from_statistics(
+        statistics(), torch.eye(3), temperature, keep_true_class_top=False)
+    expected = np.stack([
+        np_softmax(LOGITS[LABELS == c].mean(axis=0) / temperature)
+        for c in range(3)
+    ])
+    # e.g. class 0: mean logits (3.5, 1.5, -0.25) / 2 -> softmax
+    np.testing.assert_allclose(
+        expected[0], np_softmax(np.array([1.75, 0.75, -0.125])))
+    np.testing.assert_allclose(table.numpy(), expected, rtol=1e-6)
+    np.testing.assert_allclose(table.sum(1).numpy(), 1, rtol=1e-6)
+    assert not any(mask.any() for mask in report.values())
+
+
+def test_statistics_are_float32_sums_and_counts():
+    stats = statistics()
+    np.testing.assert_allclose(stats.counts.numpy(), [2, 2, 3])
+    np.testing.assert_allclose(stats.sums[2].numpy(),
+                               LOGITS[4:].sum(axis=0), rtol=1e-6)
+    half = PeerStatistics(3)
+    half.update(torch.tensor(LOGITS, dtype=torch.bfloat16),
+                torch.tensor(LABELS))
+    assert half.table.dtype == torch.float32
+
+
+def test_probs_statistic_is_normalised_mean_probability():
+    table, _ = soft_labels_from_statistics(
+        statistics('probs'), torch.eye(3), temperature=5.0,
+        keep_true_class_top=False)
+    probs = np_softmax(LOGITS)
+    expected = np.stack(
+        [probs[LABELS == c].mean(axis=0) for c in range(3)])
+    np.testing.assert_allclose(table.numpy(), expected, rtol=1e-5)
+
+
+def test_only_correct_ignores_misclassified_peers():
+    stats = statistics(only_correct=True)
+    np.testing.assert_allclose(stats.counts.numpy(), [2, 2, 2])
+    table, _ = soft_labels_from_statistics(stats, torch.eye(3), 1.0)
+    np.testing.assert_allclose(
+        table[2].numpy(), np_softmax(LOGITS[4:6].mean(axis=0)), rtol=1e-6)
+
+
+def test_mixed_scores_weight_their_classes():
+    scores = torch.tensor([[0.7, 0.3, 0.0], [0.0, 0.0, 1.0]])
+    logits = torch.tensor([[2.0, 0.0, 1.0], [0.0, 1.0, 3.0]])
+    stats = PeerStatistics(3)
+    stats.update(logits, scores)
+    np.testing.assert_allclose(stats.counts.numpy(), [0.7, 0.3, 1.0])
+    np.testing.assert_allclose(stats.sums[1].numpy(), [0.6, 0.0, 0.3],
+                               rtol=1e-6)
+
+
+def test_guard_keeps_rows_whose_true_class_is_not_top():
+    logits = np.array([[0.0, 3.0, 0.0], [0.0, 3.0, 0.0], [0.0, 0.0, 3.0]])
+    labels = np.array([0, 1, 2])
+    previous = torch.tensor([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1],
+                             [0.1, 0.1, 0.8]])
+    stats = statistics(logits=logits, labels=labels)
+    guarded, report = soft_labels_from_statistics(stats, previous, 1.0)
+    assert report['true_class_not_top'].tolist() == [True, False, False]
+    np.testing.assert_allclose(guarded[0].numpy(), [0.8, 0.1, 0.1])
+    np.testing.assert_allclose(guarded[1].numpy(), np_softmax(logits[1]),
+                               rtol=1e-6)
+    # The paper's behaviour: the wrong row is taken as it is.
+    paper, report = soft_labels_from_statistics(
+        stats, previous, 1.0, keep_true_class_top=False)
+    np.testing.assert_allclose(paper[0].numpy(), np_softmax(logits[0]),
+                               rtol=1e-6)
+    assert not report['true_class_not_top'].any()
+
+
+def test_class_without_peers_keeps_previous_row():
+    stats = statistics(logits=LOGITS[:4], labels=LABELS[:4])
+    previous = torch.eye(3)
+    table, report = soft_labels_from_statistics(stats, previous, 1.0)
+    assert report['no_peers'].tolist() == [False, False, True]
+    np.testing.assert_array_equal(table[2].numpy(), [0, 0, 1])
+
+
+@pytest.mark.parametrize('bad', [float('nan'), float('inf')])
+def test_nonfinite_peer_keeps_only_its_class_row(bad):
+    logits = LOGITS.copy()
+    logits[2, 1] = bad  # a class-1 peer
+    stats = statistics(logits=logits)
+    table, report = soft_labels_from_statistics(stats, torch.eye(3), 2.0)
+    assert report['nonfinite'].tolist() == [False, True, False]
+    np.testing.assert_array_equal(table[1].numpy(), [0, 1, 0])
+    # The other classes are untouched by the bad value.
+    np.testing.assert_allclose(
+        table[0].numpy(), np_softmax(LOGITS[:2].mean(axis=0) / 2), rtol=1e-6)
+    assert torch.isfinite(table).all()
+
+
+def test_momentum_blends_with_previous_table():
+    previous = torch.full((3, 3), 1 / 3) * 0.5 + torch.eye(3) * 0.5
+    plain, _ = soft_labels_from_statistics(statistics(), previous, 1.0)
+    blended, _ = soft_labels_from_statistics(
+        statistics(), previous, 1.0, momentum=0.25)
+    np.testing.assert_allclose(
+        blended.numpy(), 0.25 * previous.numpy() + 0.75 * plain.numpy(),
+        rtol=1e-6)
+
+
+def test_summary_entropy_and_true_class_mass():
+    table = torch.tensor([[0.5, 0.5], [0.0, 1.0]])
+    summary = soft_label_summary(table)
+    assert summary['mean_entropy'] == pytest.approx(np.log(2) / 2)
+    assert summary['true_class_mass'] == pytest.approx(0.75)
+
+
+def test_draw_peers_takes_k_random_samples_per_class_reproducibly():
+    labels = np.repeat(np.arange(4), [10, 3, 0, 7])
+    np.random.default_rng(1).shuffle(labels)
+    peers = draw_peers(labels, 4, 5, seed=[0, 3])
+    counts = np.bincount(labels[peers], minlength=4)
+    assert counts.tolist() == [5, 3, 0, 5]
+    assert len(set(peers.tolist())) == len(peers)
+    np.testing.assert_array_equal(peers, draw_peers(labels, 4, 5, [0, 3]))
+    assert not np.array_equal(peers, draw_peers(labels, 4, 5, [0, 6]))
+    everyone = draw_peers(labels, 4, None, seed=0)
+    assert sorted(everyone.tolist()) == list(range(len(labels)))
+
+
+def test_bad_statistic_is_rejected_with_choices():
+    with pytest.raises(ValueError, match=r"statistic='mean'.*'logits'"):
+        PeerStatistics(3, 'mean')
