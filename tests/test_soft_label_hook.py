@@ -1,0 +1,217 @@
+"""SoftLabelHook through MMEngine's Runner on fake Fashion-MNIST (IDX files):
+updates against an independent computation, both peer modes, history files,
+and resume after a crash mid-stage."""
+import itertools
+import os
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+from runner_config import fashion_mnist_config
+
+from mmcolam.soft_labels import draw_peers
+
+_names = itertools.count()
+TEMPERATURE = 2.0
+
+
+def colam_config(tmp_path, max_epochs=3, hook=None, head=None, **kwargs):
+    cfg = fashion_mnist_config(
+        tmp_path,
+        head=dict(type='COLAMHead', temperature=TEMPERATURE, **(head or {})),
+        loss=dict(type='CrossEntropyLoss', use_soft=True),
+        max_epochs=max_epochs,
+        **kwargs)
+    hook_cfg = dict(type='SoftLabelHook', interval=1,
+                    keep_true_class_top=False)
+    hook_cfg.update(hook or {})
+    cfg['custom_hooks'] = [hook_cfg]
+    cfg['experiment_name'] = f'colam_test_{next(_names)}'
+    cfg['visualizer'] = dict(
+        type='UniversalVisualizer', vis_backends=[dict(type='LocalVisBackend')],
+        name=cfg['experiment_name'])
+    return cfg
+
+
+def build(cfg, extra_hooks=()):
+    runner = Runner.from_cfg(Config(cfg))
+    for hook in extra_hooks:
+        runner.register_hook(hook, priority='LOW')
+    return runner
+
+
+def softmax_rows(means):
+    e = np.exp(means - means.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+class RecomputeResamplePeers(Hook):
+    """After each update, run the peers again by hand and compare."""
+
+    def __init__(self, num_peers):
+        self.num_peers = num_peers
+        self.checked = 0
+
+    def after_train_epoch(self, runner):
+        epoch = runner.epoch + 1
+        if epoch >= runner.max_epochs:
+            return
+        model = runner.model
+        dataset = runner.train_dataloader.dataset
+        labels = np.array(dataset.get_gt_labels())
+        peers = draw_peers(labels, 10, self.num_peers, [runner.seed, epoch])
+        model.eval()
+        with torch.no_grad():
+            # The test pipeline is PackInputs alone: the raw image.
+            images = torch.stack([
+                torch.from_numpy(dataset.get_data_info(i)['img']).float()
+                for i in peers
+            ]).unsqueeze(1)
+            logits = model.head(model.backbone(
+                (images - 72.94) / 90.02)).numpy()
+        model.train()
+        means = np.stack([
+            logits[labels[peers] == c].mean(0) for c in range(10)
+        ])
+        np.testing.assert_allclose(
+            model.head.soft_labels.numpy(),
+            softmax_rows(means / TEMPERATURE), rtol=1e-4, atol=1e-6)
+        self.checked += 1
+
+
+@pytest.mark.parametrize('num_peers', [None, 4])
+def test_resample_update_is_softmax_of_mean_peer_logits(tmp_path, num_peers):
+    check = RecomputeResamplePeers(num_peers)
+    runner = build(
+        colam_config(tmp_path, hook=dict(num_peers=num_peers)), [check])
+    runner.train()
+    assert check.checked == 2  # after epochs 1 and 2; none after the last
+    table = runner.model.head.soft_labels
+    assert not torch.equal(table, torch.eye(10))
+    torch.testing.assert_close(table.sum(1), torch.ones(10))
+    history = osp.join(runner.work_dir, 'soft_labels')
+    for epoch in (1, 2):
+        assert osp.isfile(osp.join(history, f'epoch_{epoch}.png'))
+    np.testing.assert_array_equal(
+        np.load(osp.join(history, 'epoch_2.npy')), table.numpy())
+    assert not osp.exists(osp.join(history, 'epoch_3.npy'))
+    logged = open(osp.join(runner.log_dir, 'vis_data',
+                           'scalars.json')).read()
+    assert '"soft_labels/mean_entropy"' in logged
+    assert '"soft_labels/true_class_mass"' in logged
+
+
+class RecordTrainingLogits(Hook):
+    """Record training logits and labels, to recompute online updates."""
+
+    def __init__(self):
+        self.records = {}
+
+    def before_train(self, runner):
+        head = runner.model.head
+        head.register_forward_hook(
+            lambda module, args, output: self.logits.append(
+                output.detach().clone()))
+
+    def before_train_epoch(self, runner):
+        self.logits, self.labels = [], []
+        self.records[runner.epoch + 1] = (self.logits, self.labels)
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        self.labels.append(
+            torch.cat([s.gt_label for s in data_batch['data_samples']]))
+
+
+class CheckOnlineUpdate(Hook):
+    priority = 'LOW'
+
+    def __init__(self, recorder):
+        self.recorder = recorder
+        self.checked = 0
+
+    def after_train_epoch(self, runner):
+        epoch = runner.epoch + 1
+        if epoch >= runner.max_epochs:
+            return
+        logits, labels = self.recorder.records[epoch]
+        logits = torch.cat(logits).numpy()
+        labels = torch.cat(labels).numpy()
+        means = np.stack(
+            [logits[labels == c].mean(0) for c in range(10)])
+        np.testing.assert_allclose(
+            runner.model.head.soft_labels.numpy(),
+            softmax_rows(means / TEMPERATURE), rtol=1e-4, atol=1e-6)
+        self.checked += 1
+
+
+def test_online_update_is_softmax_of_mean_training_logits(tmp_path):
+    recorder = RecordTrainingLogits()
+    check = CheckOnlineUpdate(recorder)
+    runner = build(
+        colam_config(tmp_path, hook=dict(peer_mode='online')),
+        [recorder, check])
+    runner.train()
+    assert check.checked == 2
+    table = runner.model.head.soft_labels
+    assert not torch.equal(table, torch.eye(10))
+    torch.testing.assert_close(table.sum(1), torch.ones(10))
+    assert runner.model.head.peer_statistics is None
+    history = osp.join(runner.work_dir, 'soft_labels')
+    assert sorted(os.listdir(history)) == [
+        'epoch_1.npy', 'epoch_1.png', 'epoch_2.npy', 'epoch_2.png'
+    ]
+
+
+class Crash(Hook):
+    """Stop the run with an exception at a given iteration."""
+
+    def __init__(self, at_iter):
+        self.at_iter = at_iter
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        if runner.iter + 1 == self.at_iter:
+            raise KeyboardInterrupt('simulated crash')
+
+
+@pytest.mark.parametrize('hook', [
+    dict(interval=2, num_peers=5),
+    dict(interval=2, peer_mode='online', online_window=2),
+])
+def test_resume_after_crash_mid_stage_gives_same_soft_labels(tmp_path, hook):
+    def config(name):
+        cfg = colam_config(tmp_path / name, max_epochs=5, hook=hook)
+        cfg['default_hooks']['checkpoint'] = dict(
+            type='CheckpointHook', interval=1)
+        return cfg
+
+    straight = build(config('straight'))
+    straight.train()
+
+    # 10 iterations per epoch: iteration 25 is in the middle of epoch 3, the
+    # first epoch of the second stage; the last checkpoint is epoch 2's (the
+    # first update). For the online window (epochs 3-4) the crash falls
+    # inside the window, after epoch 3's checkpoint when at_iter=35.
+    crash_at = 35 if hook.get('peer_mode') == 'online' else 25
+    crashed = build(config('resumed'), [Crash(crash_at)])
+    with pytest.raises(KeyboardInterrupt):
+        crashed.train()
+    resumed_cfg = config('resumed')
+    resumed_cfg['resume'] = True
+    resumed = build(resumed_cfg)
+    resumed.train()
+
+    torch.testing.assert_close(resumed.model.head.soft_labels,
+                               straight.model.head.soft_labels,
+                               rtol=1e-5, atol=1e-6)
+    for epoch in (2, 4):
+        np.testing.assert_allclose(
+            np.load(osp.join(resumed.work_dir, 'soft_labels',
+                             f'epoch_{epoch}.npy')),
+            np.load(osp.join(straight.work_dir, 'soft_labels',
+                             f'epoch_{epoch}.npy')),
+            rtol=1e-5, atol=1e-6)
