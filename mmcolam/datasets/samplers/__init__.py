@@ -1,1 +1,3 @@
-__all__ = []
+from .class_pair_sampler import ClassPairSampler
+
+__all__ = ['ClassPairSampler']

@@ -1,3 +1,4 @@
 from .colam_head import COLAMHead
+from .cskd_head import CSKDHead
 
-__all__ = ['COLAMHead']
+__all__ = ['COLAMHead', 'CSKDHead']

@@ -1,0 +1,157 @@
+"""Same-class pairs for class-wise self-knowledge distillation (CS-KD)."""
+import math
+from numbers import Integral
+
+import torch
+from mmengine.dist import get_dist_info, sync_random_seed
+from mmpretrain.registry import DATA_SAMPLERS
+from torch.utils.data import Sampler
+
+
+@DATA_SAMPLERS.register_module()
+class ClassPairSampler(Sampler):
+    """Yields every index followed by a random other index of its class.
+
+    The sampler behind :class:`CSKDHead` ("Regularizing Class-wise
+    Predictions via Self-knowledge Distillation", Yun, Park, Lee, Shin,
+    CVPR 2020). Every epoch visits each sample once as an *anchor*, like
+    mmengine's ``DefaultSampler``, and puts right after it a *partner*: a
+    sample of the same class drawn uniformly from the class's other samples
+    (a class with a single sample pairs it with itself). The index stream of
+    a rank is therefore interleaved::
+
+        anchor_0, partner_0, anchor_1, partner_1, ...
+
+    so a batch of even size ``2n`` holds ``n`` pairs, anchors at even and
+    partners at odd positions, which is the layout ``CSKDHead`` reads. The
+    authors' ``PairBatchSampler`` puts the ``n`` anchors first and their
+    ``n`` partners after them; the pairs are the same, only the order inside
+    the batch differs (this order needs no knowledge of the batch size).
+    Set ``train_dataloader.batch_size`` to twice the authors' batch size
+    (their 128 anchors per step are ``batch_size=256`` here), and keep it
+    even. The epoch has ``2 * len(dataset)`` indices in all (one anchor and
+    one partner per sample), split over the ranks.
+
+    The anchor order is a permutation drawn from ``seed + epoch``, and, as
+    in ``DefaultSampler``, rank ``r`` of ``world_size`` takes anchors
+    ``r, r + world_size, ...``: ranks never share anchors (apart from the
+    samples repeated to even out the ranks when ``round_up=True``). Partners
+    are drawn from the same generator for the whole epoch before sharding,
+    so all ranks agree and the result does not depend on the rank; the same
+    seed and epoch give the same pairs. Partners are drawn even when
+    ``shuffle=False``.
+
+    Args:
+        dataset (Sized): The dataset. It must provide ``get_cat_ids(idx)``
+            returning exactly one class per sample (every MMPretrain
+            single-label dataset does).
+        shuffle (bool): Whether to shuffle the anchors. Defaults to True.
+        seed (int, optional): Seed of the anchor order and of the partners,
+            identical on every rank. Defaults to None (a random seed shared
+            by all ranks; the Runner passes its own seed).
+        round_up (bool): Whether to repeat samples so that every rank gets
+            the same number of anchors. Defaults to True.
+    """
+
+    def __init__(self, dataset, shuffle=True, seed=None, round_up=True):
+        if not isinstance(shuffle, bool):
+            raise ValueError(f'ClassPairSampler: shuffle={shuffle!r} must '
+                             'be True or False')
+        if not isinstance(round_up, bool):
+            raise ValueError(f'ClassPairSampler: round_up={round_up!r} must '
+                             'be True or False')
+        if seed is not None and (not isinstance(seed, Integral)
+                                 or isinstance(seed, bool)):
+            raise ValueError(f'ClassPairSampler: seed={seed!r} must be None '
+                             'or an integer')
+        if not hasattr(dataset, 'get_cat_ids'):
+            raise ValueError(
+                f'ClassPairSampler: dataset {type(dataset).__name__} has no '
+                'get_cat_ids(idx); a dataset that gives one class per '
+                'sample is needed')
+        if len(dataset) == 0:
+            raise ValueError('ClassPairSampler: dataset is empty')
+        self.rank, self.world_size = get_dist_info()
+        self.dataset = dataset
+        self.shuffle = shuffle
+        self.seed = sync_random_seed() if seed is None else seed
+        self.round_up = round_up
+        self.epoch = 0
+        if round_up:
+            self.num_anchors = math.ceil(len(dataset) / self.world_size)
+            self.total_anchors = self.num_anchors * self.world_size
+        else:
+            self.num_anchors = math.ceil(
+                (len(dataset) - self.rank) / self.world_size)
+            self.total_anchors = len(dataset)
+        self._index_classes(dataset)
+
+    def _index_classes(self, dataset):
+        """Group sample indices by class for O(1) partner draws."""
+        labels = []
+        for index in range(len(dataset)):
+            cat_ids = dataset.get_cat_ids(index)
+            if len(cat_ids) != 1 or int(cat_ids[0]) < 0:
+                raise ValueError(
+                    f'ClassPairSampler: sample {index} has classes '
+                    f'{list(cat_ids)}; exactly one class index >= 0 per '
+                    'sample is needed')
+            labels.append(int(cat_ids[0]))
+        self.labels = torch.tensor(labels, dtype=torch.long)
+        # Indices sorted by class; a class occupies the slice
+        # [class_start, class_start + class_size) of `by_class`.
+        self.by_class = torch.argsort(self.labels, stable=True)
+        self.class_size = torch.bincount(self.labels)
+        self.class_start = torch.cumsum(self.class_size, 0) - self.class_size
+        self.position_in_class = torch.empty_like(self.labels)
+        self.position_in_class[self.by_class] = torch.arange(
+            len(labels)) - self.class_start[self.labels[self.by_class]]
+
+    def draw_partners(self, anchors, generator):
+        """A uniformly drawn other sample of the same class, per anchor.
+
+        Args:
+            anchors (Tensor): Dataset indices, shape ``(M,)``.
+            generator (torch.Generator): Source of randomness.
+
+        Returns:
+            Tensor: Partner indices, shape ``(M,)``.
+        """
+        classes = self.labels[anchors]
+        size = self.class_size[classes]
+        # An offset in [1, size - 1] from the anchor's position, cyclically,
+        # picks each other member with probability 1 / (size - 1); for a class
+        # of one sample, (position + 1) % 1 is the anchor itself. The minimum
+        # guards against u * (size - 1) rounding up to size - 1.
+        offset = (torch.rand(len(anchors), generator=generator,
+                             dtype=torch.float64) * (size - 1)).long()
+        offset = torch.minimum(offset, (size - 2).clamp(min=0)) + 1
+        position = (self.position_in_class[anchors] + offset) % size
+        return self.by_class[self.class_start[classes] + position]
+
+    def __iter__(self):
+        generator = torch.Generator()
+        generator.manual_seed(self.seed + self.epoch)
+        if self.shuffle:
+            anchors = torch.randperm(len(self.dataset), generator=generator)
+        else:
+            anchors = torch.arange(len(self.dataset))
+        if self.round_up:
+            repeats = math.ceil(self.total_anchors / len(anchors))
+            anchors = anchors.repeat(repeats)[:self.total_anchors]
+        partners = self.draw_partners(anchors, generator)
+        pairs = torch.stack([anchors, partners], dim=1)
+        pairs = pairs[self.rank:self.total_anchors:self.world_size]
+        return iter(pairs.flatten().tolist())
+
+    def __len__(self):
+        """Number of indices this rank yields: two per anchor."""
+        return 2 * self.num_anchors
+
+    def set_epoch(self, epoch):
+        """Set the epoch, which changes the anchor order and the partners.
+
+        Args:
+            epoch (int): Epoch number.
+        """
+        self.epoch = epoch

@@ -1,0 +1,117 @@
+"""Class-wise self-knowledge distillation, CS-KD (Yun et al., CVPR 2020)."""
+import math
+from numbers import Real
+
+import torch
+import torch.nn.functional as F
+from mmpretrain.evaluation.metrics import Accuracy
+from mmpretrain.models.heads import LinearClsHead
+from mmpretrain.registry import MODELS
+
+
+@MODELS.register_module()
+class CSKDHead(LinearClsHead):
+    r"""Linear head whose loss pulls together predictions of same-class pairs.
+
+    From "Regularizing Class-wise Predictions via Self-knowledge
+    Distillation" (Yun, Park, Lee, Shin, CVPR 2020). Train it with
+    :class:`ClassPairSampler`, which lays each per-rank batch out as ``n``
+    (anchor, partner) pairs of the same class, anchors at even and partners
+    at odd positions. With logits :math:`z` of an anchor :math:`x`,
+    :math:`z'` of its partner :math:`x'`, label :math:`y` and temperature
+    :math:`T`, the loss averaged over the ``n`` anchors is
+
+    .. math::
+
+        \mathcal{L} = \mathrm{CE}(z, y) + \lambda_{cls} T^2 \,
+        \mathrm{KL}\big(\mathrm{softmax}(\bar z' / T) \,\|\,
+        \mathrm{softmax}(z / T)\big),
+
+    where :math:`\bar z'` is :math:`z'` detached (no gradient flows through
+    the partner's prediction) and the cross-entropy is the ``loss`` module
+    (``CrossEntropyLoss`` by default) applied to the anchors only. They are
+    logged as ``loss`` and ``loss_cskd``. The defaults ``temperature=4`` and
+    ``lambda_cls=1`` are the authors' (``--temp`` and ``--lamda`` of their
+    ``train.py``). Prediction is that of :class:`LinearClsHead`.
+
+    Differences from the authors' code, which runs the network twice (the
+    anchors with gradients, then the partners under ``torch.no_grad``): here
+    the backbone sees all ``2n`` images in one pass, so BatchNorm normalises
+    anchors and partners with joint batch statistics and the partners'
+    activations stay in memory until the backward pass, although their
+    logits are detached. Batch augmentations (Mixup, CutMix) would mix
+    samples across pairs and are refused.
+
+    Args:
+        num_classes (int): Number of classes.
+        in_channels (int): Channels of the input feature.
+        temperature (float): Temperature :math:`T > 0` of both softmaxes in
+            the KL term. Defaults to 4.0.
+        lambda_cls (float): Weight :math:`\lambda_{cls} \ge 0` of the KL
+            term. Defaults to 1.0.
+        **kwargs: ``loss``, ``topk``, ``cal_acc`` and ``init_cfg`` of
+            :class:`LinearClsHead` (``cal_acc`` measures the anchors).
+    """
+
+    def __init__(self,
+                 num_classes,
+                 in_channels,
+                 temperature=4.0,
+                 lambda_cls=1.0,
+                 **kwargs):
+        super().__init__(num_classes, in_channels, **kwargs)
+        if not _is_finite_real(temperature) or temperature <= 0:
+            raise ValueError(f'CSKDHead: temperature={temperature!r} must be '
+                             'a finite number > 0')
+        if not _is_finite_real(lambda_cls) or lambda_cls < 0:
+            raise ValueError(f'CSKDHead: lambda_cls={lambda_cls!r} must be a '
+                             'finite number >= 0')
+        self.temperature = float(temperature)
+        self.lambda_cls = float(lambda_cls)
+
+    def _get_loss(self, cls_score, data_samples, **kwargs):
+        """Cross-entropy on the anchors and the KL term of the pairs."""
+        if 'gt_score' in data_samples[0]:
+            raise ValueError(
+                'CSKDHead: the batch carries gt_score, i.e. a batch '
+                'augmentation (Mixup, CutMix) mixed it; that breaks the '
+                'same-class pairs, so remove model.train_cfg.augments (the '
+                "data_preprocessor's batch_augments)")
+        if cls_score.size(0) % 2:
+            raise ValueError(
+                f'CSKDHead: a batch of {cls_score.size(0)} samples cannot '
+                'hold (anchor, partner) pairs; use ClassPairSampler with an '
+                'even train_dataloader.batch_size')
+        target = torch.cat([sample.gt_label for sample in data_samples])
+        anchor_target, partner_target = target[0::2], target[1::2]
+        if not torch.equal(anchor_target, partner_target):
+            raise ValueError(
+                'CSKDHead: samples 2i and 2i+1 of the batch must share their '
+                'class; build train_dataloader with '
+                "sampler=dict(type='ClassPairSampler') and an even batch_size")
+        anchor_score = cls_score[0::2]
+        partner_score = cls_score[1::2].detach()
+        num_anchors = anchor_score.size(0)
+        losses = dict(
+            loss=self.loss_module(
+                anchor_score, anchor_target, avg_factor=num_anchors,
+                **kwargs))
+        temperature = self.temperature
+        kl = F.kl_div(
+            F.log_softmax(anchor_score / temperature, dim=1),
+            F.log_softmax(partner_score / temperature, dim=1),
+            reduction='sum',
+            log_target=True) / num_anchors
+        losses['loss_cskd'] = self.lambda_cls * temperature**2 * kl
+        if self.cal_acc:
+            accuracy = Accuracy.calculate(
+                anchor_score, anchor_target, topk=self.topk)
+            losses.update(
+                {f'accuracy_top-{k}': a
+                 for k, a in zip(self.topk, accuracy)})
+        return losses
+
+
+def _is_finite_real(value):
+    return (isinstance(value, Real) and not isinstance(value, bool)
+            and math.isfinite(value))
