@@ -100,7 +100,7 @@ class ClassPairSampler(Sampler):
         self.labels = torch.tensor(labels, dtype=torch.long)
         # Indices sorted by class; a class occupies the slice
         # [class_start, class_start + class_size) of `by_class`.
-        self.by_class = torch.argsort(self.labels, stable=True)
+        self.by_class = torch.sort(self.labels, stable=True).indices
         self.class_size = torch.bincount(self.labels)
         self.class_start = torch.cumsum(self.class_size, 0) - self.class_size
         self.position_in_class = torch.empty_like(self.labels)
