@@ -215,3 +215,19 @@ def test_resume_after_crash_mid_stage_gives_same_soft_labels(tmp_path, hook):
             np.load(osp.join(straight.work_dir, 'soft_labels',
                              f'epoch_{epoch}.npy')),
             rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('peer_mode', ['resample', 'online'])
+def test_iteration_based_loop_updates_every_interval_iterations(
+        tmp_path, peer_mode):
+    cfg = colam_config(tmp_path, hook=dict(interval=6, peer_mode=peer_mode))
+    cfg['train_cfg'] = dict(by_epoch=False, max_iters=18)
+    runner = build(cfg)
+    runner.train()
+    history = osp.join(runner.work_dir, 'soft_labels')
+    assert sorted(os.listdir(history)) == [
+        'iter_12.npy', 'iter_12.png', 'iter_6.npy', 'iter_6.png'
+    ]
+    first = np.load(osp.join(history, 'iter_6.npy'))
+    assert not np.allclose(first, np.eye(10))
+    np.testing.assert_allclose(first.sum(1), 1, rtol=1e-5)
