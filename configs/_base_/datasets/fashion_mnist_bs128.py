@@ -14,7 +14,7 @@ test_pipeline = [dict(type='PackInputs')]
 
 train_dataloader = dict(
     batch_size=128,
-    num_workers=2,
+    num_workers=1,
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
@@ -25,7 +25,7 @@ train_dataloader = dict(
 )
 val_dataloader = dict(
     batch_size=500,
-    num_workers=2,
+    num_workers=1,
     dataset=dict(
         type=dataset_type,
         data_root=data_root,

@@ -1,7 +1,7 @@
 custom_imports = dict(imports=['mmcolam'], allow_failed_imports=False)
 model = dict(
     type='ImageClassifier',
-    backbone=dict(type='SmallConvNet', in_channels=1, widths=(32, 64)),
+    backbone=dict(type='SmallConvNet', in_channels=1, widths=(16, 32, 64)),
     neck=None,
     head=dict(
         type='LinearClsHead',

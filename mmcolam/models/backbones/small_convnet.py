@@ -4,43 +4,41 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.registry import MODELS
 
 
-def conv_bn_relu(in_channels, out_channels):
-    return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
-        nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
-
-
 @MODELS.register_module()
 class SmallConvNet(BaseBackbone):
-    """Two stages of (conv-BN-ReLU x2, max-pool), then global average pooling.
+    """Stages of conv3x3-BN-ReLU, a 2x2 max-pool between stages, then global
+    average pooling.
 
-    The default width gives about 65k parameters: small enough to train on
-    Fashion-MNIST on two CPU cores in minutes.
+    The default widths give 23,408 parameters and train on Fashion-MNIST
+    on two CPU cores at about 0.04 s per batch of 128.
 
     Args:
         in_channels (int): Channels of the input image. Defaults to 1.
-        widths (tuple[int]): Output channels of the two stages.
-            Defaults to ``(32, 64)``.
+        widths (tuple[int]): Output channels of each stage.
+            Defaults to ``(16, 32, 64)``.
         init_cfg (dict, optional): Initialization config. Defaults to None.
 
     Returns (forward):
         tuple[Tensor]: one ``(N, widths[-1])`` feature tensor.
     """
 
-    def __init__(self, in_channels=1, widths=(32, 64), init_cfg=None):
+    def __init__(self, in_channels=1, widths=(16, 32, 64), init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        if len(widths) != 2 or min(widths) <= 0:
-            raise ValueError(f'SmallConvNet: widths={widths!r} must be two '
-                             'positive channel counts, e.g. (32, 64)')
-        first, second = widths
-        self.stage1 = nn.Sequential(
-            conv_bn_relu(in_channels, first), conv_bn_relu(first, first),
-            nn.MaxPool2d(2))
-        self.stage2 = nn.Sequential(
-            conv_bn_relu(first, second), conv_bn_relu(second, second),
-            nn.MaxPool2d(2))
+        if len(widths) == 0 or min(widths) <= 0:
+            raise ValueError(f'SmallConvNet: widths={widths!r} must be one or '
+                             'more positive channel counts, e.g. (16, 32, 64)')
+        layers = []
+        for i, width in enumerate(widths):
+            if i > 0:
+                layers.append(nn.MaxPool2d(2))
+            layers += [
+                nn.Conv2d(in_channels, width, 3, padding=1, bias=False),
+                nn.BatchNorm2d(width),
+                nn.ReLU(inplace=True)
+            ]
+            in_channels = width
+        self.layers = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1)
 
     def forward(self, x):
-        x = self.stage2(self.stage1(x))
-        return (self.pool(x).flatten(1), )
+        return (self.pool(self.layers(x)).flatten(1), )
