@@ -1,14 +1,22 @@
 """Train a classifier with MMPretrain's Runner (mmcolam's components loaded).
 
 Usage: python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]]
-       [--amp] [--no-validate] [--auto-scale-lr] [--cfg-options K=V ...]
+       [--amp] [--no-validate] [--auto-scale-lr] [--no-pin-memory]
+       [--no-persistent-workers] [--cfg-options K=V ...]
        [--launcher {none,pytorch,slurm,mpi}]
+
+Several processes: tools/dist_train.sh (torchrun) or tools/slurm_train.sh.
+On a machine without CUDA, ``--launcher pytorch`` runs on CPU with the gloo
+backend (``--cfg-options env_cfg.dist_cfg.backend=gloo``).
 """
 import argparse
+import datetime
 import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.runner import Runner
 
 import mmcolam  # noqa: F401  (registers mmcolam's components)
@@ -35,6 +43,14 @@ def parse_args(argv=None):
         '--auto-scale-lr',
         action='store_true',
         help='scale the learning rate by the total batch size')
+    parser.add_argument(
+        '--no-pin-memory',
+        action='store_true',
+        help='do not pin memory in the dataloaders')
+    parser.add_argument(
+        '--no-persistent-workers',
+        action='store_true',
+        help='do not keep dataloader workers alive between epochs')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -75,14 +91,64 @@ def merge_args(cfg, args):
         cfg.val_evaluator = None
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(name)
+        if loader is None:
+            continue
+        if args.no_pin_memory:
+            loader.pin_memory = False
+        if args.no_persistent_workers:
+            loader.persistent_workers = False
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     return cfg
 
 
+def setup_cpu_distributed(cfg):
+    """Start the process group of a CPU-only distributed run.
+
+    MMEngine's ``init_dist`` pins one CUDA device per process, which fails on
+    a machine without CUDA. There, for ``--launcher pytorch`` (torchrun, as
+    tools/dist_train.sh runs it), the process group is started here from
+    ``env_cfg.dist_cfg`` (the Runner then finds it started), and the model is
+    wrapped in ``MMDistributedDataParallel`` without ``device_ids``, as DDP
+    needs for a CPU module. Does nothing when CUDA is available or the run is
+    not distributed.
+    """
+    if cfg.launcher == 'none' or torch.cuda.is_available() or \
+            torch_dist.is_initialized():
+        return
+    if cfg.launcher != 'pytorch':
+        raise ValueError(
+            f'--launcher {cfg.launcher} needs CUDA devices, and this machine '
+            'has none: on CPU use --launcher pytorch (tools/dist_train.sh) '
+            "with env_cfg.dist_cfg.backend='gloo'")
+    dist_cfg = dict(cfg.get('env_cfg', {}).get('dist_cfg', {}))
+    backend = dist_cfg.pop('backend', 'nccl')
+    if backend != 'gloo':
+        raise ValueError(
+            f'env_cfg.dist_cfg.backend={backend!r} needs CUDA devices, and '
+            "this machine has none: use backend='gloo' (e.g. --cfg-options "
+            'env_cfg.dist_cfg.backend=gloo)')
+    if dist_cfg.get('timeout') is not None:
+        dist_cfg['timeout'] = datetime.timedelta(seconds=dist_cfg['timeout'])
+    torch_dist.init_process_group(backend=backend, **dist_cfg)
+    wrapper = cfg.get('model_wrapper_cfg')
+    if wrapper is None:
+        cfg.model_wrapper_cfg = ConfigDict(
+            type='MMDistributedDataParallel',
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False),
+            device_ids=None)
+    elif wrapper.get('type', 'MMDistributedDataParallel') in (
+            'MMDistributedDataParallel', 'DistributedDataParallel'):
+        wrapper.setdefault('device_ids', None)
+
+
 def main(argv=None):
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
+    setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
     return runner
