@@ -1,1 +1,3 @@
-__all__ = []
+from .label_refinery import LabelRefinery
+
+__all__ = ['LabelRefinery']
