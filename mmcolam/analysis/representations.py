@@ -1,0 +1,175 @@
+"""Distances between class templates and penultimate representations
+(paper Section 5.2, Table 5, Fig. 2 and Fig. 3).
+
+Notation (Müller et al. 2019, which the paper follows): ``x`` is the
+penultimate representation of a sample (the input of the last linear layer)
+and the template ``w_k`` of class ``k`` is row ``k`` of that layer's weight,
+so the logit is ``x^T w_k`` (+ bias). As in the paper, every vector is
+L2-normalised before any distance is taken, so distances lie in ``[0, 2]``.
+
+Everything works on plain arrays (numpy, or CPU torch tensors, which
+``np.asarray`` accepts) and is computed in float64.
+"""
+from typing import Dict, Sequence
+
+import numpy as np
+
+
+def l2_normalize(vectors, eps: float = 1e-12) -> np.ndarray:
+    """Rows of ``vectors`` scaled to unit Euclidean norm.
+
+    Raises:
+        ValueError: if a row is (numerically) zero, which has no direction.
+    """
+    vectors = np.asarray(vectors, dtype=np.float64)
+    if vectors.ndim != 2:
+        raise ValueError(f'expected a (N, D) array of vectors, got shape '
+                         f'{vectors.shape}')
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    if (norms <= eps).any():
+        raise ValueError(f'rows {np.flatnonzero(norms[:, 0] <= eps).tolist()}'
+                         ' are zero vectors and cannot be normalised')
+    return vectors / norms
+
+
+def pairwise_distances(a, b) -> np.ndarray:
+    """``(len(a), len(b))`` Euclidean distances between the rows of two
+    arrays (no normalisation)."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    return np.linalg.norm(a[:, None, :] - b[None, :, :], axis=-1)
+
+
+def template_distances(templates) -> np.ndarray:
+    """``(K, K)`` distances between the L2-normalised templates (Table 5)."""
+    normed = l2_normalize(templates)
+    return pairwise_distances(normed, normed)
+
+
+def class_centroids(features, labels, classes: Sequence[int]) -> np.ndarray:
+    """Centroid of each class's normalised representations, normalised in
+    turn (so that it is compared with samples on the same unit sphere as the
+    templates).
+
+    Returns:
+        np.ndarray: ``(len(classes), D)``, row ``i`` for ``classes[i]``.
+    """
+    normed = l2_normalize(features)
+    labels = np.asarray(labels)
+    means = []
+    for c in classes:
+        members = normed[labels == c]
+        if len(members) == 0:
+            raise ValueError(f'class {c} has no sample among the features')
+        means.append(members.mean(axis=0))
+    return l2_normalize(np.stack(means))
+
+
+def average_distances(anchors, features, labels,
+                      classes: Sequence[int]) -> np.ndarray:
+    """Average distance from each anchor to the samples of each class.
+
+    Both the anchors (templates or centroids) and the samples are
+    L2-normalised first (Fig. 3: ADT with templates, ADC with centroids).
+
+    Returns:
+        np.ndarray: ``(len(anchors), len(classes))``; entry ``[i, j]`` is the
+        mean of ``||a_i - x||`` over the samples ``x`` of ``classes[j]``.
+    """
+    anchors = l2_normalize(anchors)
+    normed = l2_normalize(features)
+    labels = np.asarray(labels)
+    columns = []
+    for c in classes:
+        members = normed[labels == c]
+        if len(members) == 0:
+            raise ValueError(f'class {c} has no sample among the features')
+        columns.append(pairwise_distances(anchors, members).mean(axis=1))
+    return np.stack(columns, axis=1)
+
+
+def template_plane(templates):
+    """An orthonormal basis of the plane through three templates (Fig. 2,
+    after Müller et al. 2019).
+
+    The templates are normalised; the plane is the affine plane that passes
+    through the three of them. Its origin is their mean (the centre of the
+    triangle they form) and its first axis points from the first template
+    to the second, the second axis completes it by Gram-Schmidt.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: ``origin`` ``(D,)`` and ``basis``
+        ``(2, D)`` with orthonormal rows.
+    """
+    normed = l2_normalize(templates)
+    if normed.shape[0] != 3:
+        raise ValueError(f'the projection plane passes through exactly three '
+                         f'templates, got {normed.shape[0]}')
+    origin = normed.mean(axis=0)
+    # The normalised templates have unit norm: an absolute tolerance works.
+    first = normed[1] - normed[0]
+    second = normed[2] - normed[0]
+    if np.linalg.norm(first) < 1e-9:
+        raise ValueError('the first two templates point the same way, so '
+                         'the three span no plane')
+    u = first / np.linalg.norm(first)
+    second = second - (second @ u) * u
+    if np.linalg.norm(second) < 1e-9:
+        raise ValueError('the three templates are collinear after '
+                         'normalisation, so they span no plane')
+    return origin, np.stack([u, second / np.linalg.norm(second)])
+
+
+def project_onto_plane(points, origin, basis) -> np.ndarray:
+    """Coordinates of the orthogonal projection of ``points`` onto the plane
+    ``origin + span(basis)``: ``(points - origin) @ basis.T``, ``(N, 2)``.
+
+    Distances between points that lie in the plane are kept exactly; for
+    other points they are those of their projections."""
+    points = np.asarray(points, dtype=np.float64)
+    return (points - np.asarray(origin)) @ np.asarray(basis).T
+
+
+def representation_analysis(features, labels, templates,
+                            classes: Sequence[int]) -> Dict:
+    """All the numbers of paper Section 5.2 for one model.
+
+    Args:
+        features: ``(N, D)`` penultimate representations.
+        labels: ``(N,)`` class index of every representation.
+        templates: ``(C, D)`` weight of the last linear layer (all classes).
+        classes (Sequence[int]): the chosen classes (order of every output).
+
+    Returns:
+        dict: ``template_distances`` ``(k, k)``, ``pair_distances`` (list of
+        ``(i, j, distance)`` for ``i < j``, positions in ``classes``),
+        ``average_template_distance`` (mean over the pairs),
+        ``template_to_samples`` (ADT, ``(k, k)``, row = template, column =
+        class of the samples), ``centroid_to_samples`` (ADC, same layout)
+        and, for exactly three classes, ``projection`` with the 2-D
+        ``templates`` ``(3, 2)`` and ``samples`` ``(N, 2)`` (the order of
+        ``features``) and the plane's ``origin`` and ``basis``.
+    """
+    classes = [int(c) for c in classes]
+    chosen = np.asarray(templates, dtype=np.float64)[classes]
+    distances = template_distances(chosen)
+    pairs = [(i, j, float(distances[i, j]))
+             for i in range(len(classes)) for j in range(i + 1, len(classes))]
+    result = dict(
+        template_distances=distances,
+        pair_distances=pairs,
+        average_template_distance=float(np.mean([p[2] for p in pairs]))
+        if pairs else float('nan'),
+        template_to_samples=average_distances(chosen, features, labels,
+                                              classes),
+        centroid_to_samples=average_distances(
+            class_centroids(features, labels, classes), features, labels,
+            classes))
+    if len(classes) == 3:
+        origin, basis = template_plane(chosen)
+        result['projection'] = dict(
+            origin=origin,
+            basis=basis,
+            templates=project_onto_plane(l2_normalize(chosen), origin, basis),
+            samples=project_onto_plane(l2_normalize(features), origin, basis))
+    return result
