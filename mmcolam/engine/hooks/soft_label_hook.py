@@ -125,6 +125,7 @@ class SoftLabelHook(Hook):
         self.peer_pipeline = peer_pipeline
         self.peer_batch_size = peer_batch_size
         self._restored_statistics = None
+        self._png_writer = None
 
     # ------------------------------------------------------------------ setup
     @staticmethod
@@ -354,7 +355,8 @@ class SoftLabelHook(Hook):
         return stats
 
     def _report(self, runner, step, table, report) -> None:
-        classes = runner.train_dataloader.dataset.metainfo.get('classes')
+        classes = getattr(runner.train_dataloader.dataset, 'metainfo',
+                          {}).get('classes')
         for reason, mask in report.items():
             kept = torch.nonzero(mask).flatten().tolist()
             if kept:
@@ -373,9 +375,18 @@ class SoftLabelHook(Hook):
              for k, v in summary.items()},
             step=runner.iter + 1)
         if dist.is_main_process():
-            save_soft_label_history(
+            self._wait_for_png()  # one writer at a time
+            self._png_writer = save_soft_label_history(
                 osp.join(runner.work_dir, 'soft_labels'),
                 f'{unit}_{step}', table.cpu().numpy(), classes)
+
+    def after_run(self, runner) -> None:
+        self._wait_for_png()
+
+    def _wait_for_png(self) -> None:
+        if self._png_writer is not None:
+            self._png_writer.join()
+            self._png_writer = None
 
     # ------------------------------------------------------------ checkpoint
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
@@ -384,6 +395,38 @@ class SoftLabelHook(Hook):
                 self.head.peer_statistics.table.cpu().clone()
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        self._check_checkpoint_classes(runner, checkpoint)
         if CHECKPOINT_KEY in checkpoint:
             self._restored_statistics = (checkpoint[CHECKPOINT_KEY],
                                          checkpoint['meta']['iter'])
+
+    def _check_checkpoint_classes(self, runner, checkpoint: dict) -> None:
+        """Refuse to resume, and warn when loading (``load_from``), a
+        checkpoint whose soft-label table is for another number of classes.
+
+        MMEngine loads checkpoints with ``strict=False``: a shape mismatch is
+        only a warning and the run goes on with the model's own table (the
+        identity), which for a resumed COLAM run would silently restart the
+        soft labels from hard labels.
+        """
+        head = getattr(self, 'head', None)
+        state = checkpoint.get('state_dict', {})
+        table = next((v for k, v in state.items()
+                      if k in ('head.soft_labels', 'module.head.soft_labels')),
+                     None)
+        if head is None or table is None:
+            return
+        num_classes = head.num_classes
+        if tuple(table.shape) == (num_classes, num_classes):
+            return
+        message = (f'the checkpoint\'s head.soft_labels has shape '
+                   f'{tuple(table.shape)}, but model.head.num_classes='
+                   f'{num_classes} needs ({num_classes}, {num_classes})')
+        if getattr(runner, '_resume', False):
+            raise ValueError(
+                f'SoftLabelHook: cannot resume: {message}. Resume only a run '
+                'with the same classes, or start a new run from its weights '
+                'with load_from=... (without resume)')
+        runner.logger.warning(
+            f'SoftLabelHook: load_from: {message}, so its soft labels are '
+            'not loaded and training starts from hard labels (the identity)')
