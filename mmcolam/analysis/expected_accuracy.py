@@ -7,6 +7,7 @@ from typing import Dict, Optional, Sequence
 
 from mmengine.config import Config
 
+from mmcolam.analysis.figures import new_figure
 from mmcolam.analysis.runs import soft_label_hook_positions, type_name
 
 
@@ -36,11 +37,8 @@ def plot_expected_accuracy(rows: Sequence[Dict],
     """Test accuracy against the step of the soft labels it trained with
     (step 0: hard labels); ``reference`` (e.g. the COLAM run's own accuracy)
     as a horizontal line."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = new_figure(figsize=(6, 4))
+    ax = fig.subplots()
     ax.plot([r['step'] for r in rows], [r['accuracy'] for r in rows], 'o-',
             label='expected accuracy')
     if reference is not None:
@@ -52,4 +50,3 @@ def plot_expected_accuracy(rows: Sequence[Dict],
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)

@@ -12,6 +12,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 from mmengine.config import Config
 
+from mmcolam.analysis.figures import new_figure
 from mmcolam.analysis.runs import soft_label_hook_positions, type_name
 
 
@@ -117,14 +118,10 @@ def plot_grid(summary: Sequence[Dict], intervals: Sequence[int],
               temperatures: Sequence[float], path: str,
               metric: str = 'accuracy/top1') -> None:
     """One heatmap interval x K per temperature, cells annotated."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(
-        1, len(temperatures), squeeze=False,
+    fig = new_figure(
         figsize=(1.8 + 1.0 * len(num_peers) * len(temperatures),
                  1.6 + 0.6 * len(intervals)))
+    axes = fig.subplots(1, len(temperatures), squeeze=False)
     values = [r['accuracy_mean'] for r in summary]
     vmin, vmax = min(values), max(values)
     for ax, t in zip(axes[0], temperatures):
@@ -146,4 +143,3 @@ def plot_grid(summary: Sequence[Dict], intervals: Sequence[int],
     fig.colorbar(image, ax=axes.ravel().tolist(),
                  label=f'test {metric} (%)')
     fig.savefig(path, dpi=100)
-    plt.close(fig)

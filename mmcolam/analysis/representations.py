@@ -7,12 +7,15 @@ and the template ``w_k`` of class ``k`` is row ``k`` of that layer's weight,
 so the logit is ``x^T w_k`` (+ bias). As in the paper, every vector is
 L2-normalised before any distance is taken, so distances lie in ``[0, 2]``.
 
-Everything works on plain arrays (numpy, or CPU torch tensors, which
-``np.asarray`` accepts) and is computed in float64.
+The computations work on plain arrays (numpy, or CPU torch tensors, which
+``np.asarray`` accepts) in float64; the ``plot_*`` functions draw the
+figures of ``tools/analysis/templates_vs_representations.py``.
 """
-from typing import Dict, Sequence
+from typing import Dict, List, Sequence
 
 import numpy as np
+
+from mmcolam.analysis.figures import new_figure
 
 
 def l2_normalize(vectors, eps: float = 1e-12) -> np.ndarray:
@@ -173,3 +176,78 @@ def representation_analysis(features, labels, templates,
             templates=project_onto_plane(l2_normalize(chosen), origin, basis),
             samples=project_onto_plane(l2_normalize(features), origin, basis))
     return result
+
+
+def template_distance_rows(results: Sequence[Dict]) -> List[list]:
+    """Table 5 as rows ``[pair name, distance of model 1, ...]``, the last
+    row ``['Average', ...]``. ``results`` are :func:`representation_analysis`
+    dicts (one per model, same classes) with ``class_names`` added."""
+    class_names = results[0]['class_names']
+    rows = [[f'({class_names[i]}, {class_names[j]})'] +
+            [float(r['template_distances'][i, j]) for r in results]
+            for i, j, _ in results[0]['pair_distances']]
+    rows.append(['Average'] +
+                [r['average_template_distance'] for r in results])
+    return rows
+
+
+def plot_average_distances(results: Sequence[Dict], names: Sequence[str],
+                           path: str) -> None:
+    """Fig. 3: per model, heatmaps of the average distance from each
+    template (ADT, top) and each centroid (ADC, bottom) to the samples of each
+    class. ``results`` are :func:`representation_analysis` dicts with
+    ``classes`` and ``class_names`` added."""
+    k = len(results[0]['classes'])
+    fig = new_figure(figsize=(1.2 + 0.9 * k * len(results), 1.6 + 1.8 * k))
+    axes = fig.subplots(2, len(results), squeeze=False)
+    for col, (name, r) in enumerate(zip(names, results)):
+        for row, (key, what) in enumerate(
+                (('template_to_samples', 'template'),
+                 ('centroid_to_samples', 'centroid'))):
+            ax = axes[row, col]
+            values = r[key]
+            image = ax.imshow(values, cmap='viridis_r', vmin=0)
+            for a in range(k):
+                for s in range(k):
+                    # viridis_r is bright at small values: dark text there.
+                    dark = image.norm(values[a, s]) < 0.5
+                    ax.text(s, a, f'{values[a, s]:.3f}', ha='center',
+                            va='center', fontsize=7,
+                            color='black' if dark else 'white')
+            ticks = np.arange(k)
+            ax.set_xticks(ticks, r['class_names'], rotation=45, fontsize=7)
+            ax.set_yticks(ticks, r['class_names'], fontsize=7)
+            ax.set_xlabel('samples of class', fontsize=8)
+            ax.set_ylabel(what, fontsize=8)
+            ax.set_title(f'{name}: AD{what[0].upper()}', fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def plot_projection(results: Sequence[Dict], names: Sequence[str],
+                    path: str) -> None:
+    """Fig. 2: per model, the samples (coloured by class) and the templates
+    (red stars) on the plane through the three templates. ``results`` are
+    :func:`representation_analysis` dicts with ``classes``, ``class_names``
+    and ``sample_labels`` added."""
+    fig = new_figure(figsize=(4.2 * len(results), 4.2))
+    axes = fig.subplots(1, len(results), squeeze=False)
+    for ax, name, r in zip(axes[0], names, results):
+        projection = r['projection']
+        for pos, c in enumerate(r['classes']):
+            points = projection['samples'][r['sample_labels'] == c]
+            ax.scatter(points[:, 0], points[:, 1], s=8, alpha=0.6,
+                       label=r['class_names'][pos])
+        ax.scatter(projection['templates'][:, 0],
+                   projection['templates'][:, 1], marker='*', s=220,
+                   color='red', edgecolor='black', label='templates')
+        for (x, y), class_name in zip(projection['templates'],
+                                      r['class_names']):
+            ax.annotate(class_name, (x, y), textcoords='offset points',
+                        xytext=(8, 6), fontsize=8)
+        ax.set_aspect('equal')
+        ax.set_title(name)
+        ax.legend(fontsize=7)
+    fig.suptitle('representations on the plane through the three templates')
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)

@@ -13,6 +13,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
+from mmcolam.analysis.figures import new_figure
 from mmcolam.soft_labels import soft_label_summary
 
 HISTORY_FILE = re.compile(r'^(epoch|iter)_(\d+)\.npy$')
@@ -83,18 +84,13 @@ def plot_history_grid(history: Sequence[Dict],
                       classes: Optional[Sequence[str]] = None,
                       columns: int = 4) -> None:
     """One heatmap per update, on a common colour scale, in a grid."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
     count = len(history)
     columns = max(1, min(columns, count))
     rows = -(-count // columns)
     num_classes = history[0]['table'].shape[0]
     vmax = max(float(h['table'].max()) for h in history)
-    fig, axes = plt.subplots(
-        rows, columns, figsize=(3.2 * columns + 1.2, 3.2 * rows),
-        squeeze=False)
+    fig = new_figure(figsize=(3.2 * columns + 1.2, 3.2 * rows))
+    axes = fig.subplots(rows, columns, squeeze=False)
     image = None
     for ax, h in zip(axes.flat, history):
         image = ax.imshow(h['table'], cmap='viridis', vmin=0, vmax=vmax,
@@ -111,17 +107,13 @@ def plot_history_grid(history: Sequence[Dict],
     fig.colorbar(image, ax=axes.ravel().tolist(), label='probability mass')
     fig.suptitle('soft labels per update (row = true class)')
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def plot_evolution_curves(summary: Sequence[Dict], path: str) -> None:
     """Mean entropy and mean true-class mass against the update's step."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
     steps = [r['step'] for r in summary]
-    fig, ax_entropy = plt.subplots(figsize=(6, 4))
+    fig = new_figure(figsize=(6, 4))
+    ax_entropy = fig.subplots()
     ax_entropy.plot(steps, [r['mean_entropy'] for r in summary], 'o-',
                     color='tab:blue', label='mean entropy')
     ax_entropy.set_xlabel(f"{summary[0]['unit']} of the update")
@@ -133,4 +125,3 @@ def plot_evolution_curves(summary: Sequence[Dict], path: str) -> None:
     ax_entropy.set_title('soft-label evolution')
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)

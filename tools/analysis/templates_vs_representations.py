@@ -36,7 +36,7 @@ from mmengine.config import Config, DictAction
 
 import mmcolam  # noqa: F401  (registers mmcolam's components)
 from mmcolam.analysis import features as F
-from mmcolam.analysis.representations import representation_analysis
+from mmcolam.analysis import representations as R
 
 
 def default_name(config):
@@ -106,7 +106,7 @@ def analyse_model(config, checkpoint, args, prefix):
     print(f'{prefix}: representations of {len(indices)} {args.split} '
           'samples', flush=True)
     feats = F.penultimate_features(model, dataset, indices, args.batch_size)
-    result = representation_analysis(feats, labels[indices], templates,
+    result = R.representation_analysis(feats, labels[indices], templates,
                                      classes)
     names = [class_names[c] if class_names else str(c) for c in classes]
     return dict(classes=classes, class_names=names,
@@ -127,14 +127,8 @@ def to_json(value):
 
 
 def write_tables(results, names, out_dir):
-    class_names = results[0]['class_names']
     header = ['pair'] + names
-    rows = []
-    for i, j, _ in results[0]['pair_distances']:
-        rows.append([f'({class_names[i]}, {class_names[j]})'] + [
-            r['template_distances'][i, j] for r in results])
-    rows.append(['Average'] +
-                [r['average_template_distance'] for r in results])
+    rows = R.template_distance_rows(results)
     with open(osp.join(out_dir, 'template_distances.csv'), 'w',
               newline='') as f:
         writer = csv.writer(f)
@@ -164,69 +158,6 @@ def write_tables(results, names, out_dir):
     return table
 
 
-def plot_average_distances(results, names, path):
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    k = len(results[0]['classes'])
-    fig, axes = plt.subplots(2, len(results), squeeze=False,
-                             figsize=(1.2 + 0.9 * k * len(results),
-                                      1.6 + 1.8 * k))
-    for col, (name, r) in enumerate(zip(names, results)):
-        for row, (key, what) in enumerate(
-                (('template_to_samples', 'template'),
-                 ('centroid_to_samples', 'centroid'))):
-            ax = axes[row, col]
-            values = r[key]
-            image = ax.imshow(values, cmap='viridis_r', vmin=0)
-            for a in range(k):
-                for s in range(k):
-                    # viridis_r is bright at small values: dark text there.
-                    dark = image.norm(values[a, s]) < 0.5
-                    ax.text(s, a, f'{values[a, s]:.3f}', ha='center',
-                            va='center', fontsize=7,
-                            color='black' if dark else 'white')
-            ticks = np.arange(k)
-            ax.set_xticks(ticks, r['class_names'], rotation=45, fontsize=7)
-            ax.set_yticks(ticks, r['class_names'], fontsize=7)
-            ax.set_xlabel('samples of class', fontsize=8)
-            ax.set_ylabel(what, fontsize=8)
-            ax.set_title(f'{name}: AD{what[0].upper()}', fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def plot_projection(results, names, path):
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(results), squeeze=False,
-                             figsize=(4.2 * len(results), 4.2))
-    for ax, name, r in zip(axes[0], names, results):
-        projection = r['projection']
-        for pos, c in enumerate(r['classes']):
-            points = projection['samples'][r['sample_labels'] == c]
-            ax.scatter(points[:, 0], points[:, 1], s=8, alpha=0.6,
-                       label=r['class_names'][pos])
-        ax.scatter(projection['templates'][:, 0],
-                   projection['templates'][:, 1], marker='*', s=220,
-                   color='red', edgecolor='black', label='templates')
-        for (x, y), class_name in zip(projection['templates'],
-                                      r['class_names']):
-            ax.annotate(class_name, (x, y), textcoords='offset points',
-                        xytext=(8, 6), fontsize=8)
-        ax.set_aspect('equal')
-        ax.set_title(name)
-        ax.legend(fontsize=7)
-    fig.suptitle('representations on the plane through the three templates')
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
 def main(argv=None):
     args = parse_args(argv)
     os.makedirs(args.out_dir, exist_ok=True)
@@ -239,12 +170,12 @@ def main(argv=None):
         raise ValueError('the models resolve --classes to different class '
                          'indices; compare models of the same data set')
     table = write_tables(results, args.names, args.out_dir)
-    plot_average_distances(results, args.names,
+    R.plot_average_distances(results, args.names,
                            osp.join(args.out_dir, 'average_distances.png'))
     written = ['template_distances.csv', 'template_distances.md',
                'average_distances.csv', 'average_distances.png']
     if 'projection' in results[0]:
-        plot_projection(results, args.names,
+        R.plot_projection(results, args.names,
                         osp.join(args.out_dir, 'projection.png'))
         written.append('projection.png')
     else:
