@@ -119,8 +119,9 @@ def plot_grid(summary: Sequence[Dict], intervals: Sequence[int],
               metric: str = 'accuracy/top1') -> None:
     """One heatmap interval x K per temperature, cells annotated."""
     fig = new_figure(
-        figsize=(1.8 + 1.0 * len(num_peers) * len(temperatures),
-                 1.6 + 0.6 * len(intervals)))
+        figsize=(1.6 + (1.0 * len(num_peers) + 0.8) * len(temperatures),
+                 1.8 + 0.6 * len(intervals)),
+        layout='constrained')
     axes = fig.subplots(1, len(temperatures), squeeze=False)
     values = [r['accuracy_mean'] for r in summary]
     vmin, vmax = min(values), max(values)
@@ -138,7 +139,8 @@ def plot_grid(summary: Sequence[Dict], intervals: Sequence[int],
                       [peers_name(k) for k in num_peers])
         ax.set_yticks(range(len(intervals)), [str(i) for i in intervals])
         ax.set_xlabel('peers per class K')
-        ax.set_ylabel('update interval')
+        if ax is axes[0, 0]:
+            ax.set_ylabel('update interval')
         ax.set_title(f'T = {t:g}')
     fig.colorbar(image, ax=axes.ravel().tolist(),
                  label=f'test {metric} (%)')

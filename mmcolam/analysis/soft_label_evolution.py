@@ -89,7 +89,8 @@ def plot_history_grid(history: Sequence[Dict],
     rows = -(-count // columns)
     num_classes = history[0]['table'].shape[0]
     vmax = max(float(h['table'].max()) for h in history)
-    fig = new_figure(figsize=(3.2 * columns + 1.2, 3.2 * rows))
+    fig = new_figure(figsize=(3.2 * columns + 1.2, 3.2 * rows + 0.4),
+                     layout='constrained')
     axes = fig.subplots(rows, columns, squeeze=False)
     image = None
     for ax, h in zip(axes.flat, history):
