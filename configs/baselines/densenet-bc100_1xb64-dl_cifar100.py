@@ -1,0 +1,8 @@
+# DisturbLabel (DL, Xie et al. 2016) with DenseNet-BC-100 (k = 12) on CIFAR-100
+# (paper Table 2): each training label is replaced by a uniformly drawn class
+# with probability alpha = 0.1, DisturbLabelLoss's default (the paper gives no
+# alpha). Otherwise the hard-label run.
+_base_ = ['./densenet-bc100_1xb64-hl_cifar100.py']
+
+model = dict(
+    head=dict(loss=dict(_delete_=True, type='DisturbLabelLoss')))

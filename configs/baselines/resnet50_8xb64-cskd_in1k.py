@@ -1,0 +1,16 @@
+# Class-wise self-knowledge distillation (CS-KD, Yun et al. 2020) with
+# ResNet-50 on ImageNet-1k (paper Table 3): a CSKDHead with the authors'
+# temperature 4 and weight 1, fed by ClassPairSampler, which puts a random
+# sample of the same class after every sample. A batch of 64 per GPU therefore
+# holds 32 (anchor, partner) pairs: 32 anchors per GPU as the hard-label run
+# has 32 images, the same number of iterations per epoch and the same lr, but
+# twice the images through the network (the authors' code also runs the
+# partners). auto_scale_lr counts anchors: 8 x 32 = 256, the lr's batch.
+_base_ = ['./resnet50_8xb32-hl_in1k.py']
+
+model = dict(
+    head=dict(type='CSKDHead', temperature=4.0, lambda_cls=1.0))
+train_dataloader = dict(
+    batch_size=64,
+    sampler=dict(_delete_=True, type='ClassPairSampler', shuffle=True))
+auto_scale_lr = dict(base_batch_size=512)
