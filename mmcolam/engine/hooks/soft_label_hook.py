@@ -23,6 +23,11 @@ from mmcolam.soft_label_history import save_soft_label_history
 
 PEER_MODES = ('resample', 'online')
 CHECKPOINT_KEY = 'soft_label_peer_statistics'
+KEPT_REASONS = dict(
+    no_peers='no peer samples',
+    nonfinite='a peer output or the new row is NaN or inf',
+    true_class_not_top='the new row would not give the class itself the '
+    'largest mass (keep_true_class_top=True)')
 
 
 def _positive_int(name, value, allow_none=False):
@@ -357,16 +362,18 @@ class SoftLabelHook(Hook):
     def _report(self, runner, step, table, report) -> None:
         classes = getattr(runner.train_dataloader.dataset, 'metainfo',
                           {}).get('classes')
+        unit = 'epoch' if self.by_epoch else 'iter'
         for reason, mask in report.items():
             kept = torch.nonzero(mask).flatten().tolist()
             if kept:
+                # The step makes every update's message new: MMEngine's
+                # logger drops a warning identical to an earlier one.
                 runner.logger.warning(
-                    f'SoftLabelHook: classes {kept} keep their previous soft '
-                    f'label ({reason.replace("_", " ")})')
+                    f'SoftLabelHook: after {unit} {step}, classes {kept} keep '
+                    f'their previous soft label: {KEPT_REASONS[reason]}')
         summary = soft_label_summary(table)
         summary['rows_kept'] = float(sum(m.sum().item()
                                          for m in report.values()))
-        unit = 'epoch' if self.by_epoch else 'iter'
         runner.logger.info(
             f'SoftLabelHook: soft labels updated after {unit} {step}: ' +
             ', '.join(f'{k}={v:.4f}' for k, v in summary.items()))
