@@ -7,8 +7,9 @@ import math
 
 import torch
 import torch.nn as nn
-from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.registry import MODELS
+
+from .cifar_backbone import CIFAR_INIT_CFG, CifarBackbone
 
 
 class DenseBottleneckLayer(nn.Module):
@@ -42,7 +43,7 @@ class Transition(nn.Sequential):
 
 
 @MODELS.register_module()
-class DenseNetBC(BaseBackbone):
+class DenseNetBC(CifarBackbone):
     """DenseNet-BC-``depth`` with growth rate k for CIFAR.
 
     A 3x3 conv stem with 2k channels, then three stages. Each stage is a dense
@@ -51,6 +52,9 @@ class DenseNetBC(BaseBackbone):
     and halves the resolution; the last stage ends with BN-ReLU instead.
     Global pooling is left to the neck (``GlobalAveragePooling``). The
     defaults give the paper's DenseNet-BC-100 (k=12): 342 output channels.
+
+    The stage options, freezing and the forward pass (stem, then the
+    stages) are :class:`CifarBackbone`'s.
 
     Args:
         depth (int): Total depth, ``6n + 4`` with ``n >= 1``. Defaults to 100.
@@ -83,38 +87,18 @@ class DenseNetBC(BaseBackbone):
                  in_channels=3,
                  out_indices=(2, ),
                  frozen_stages=-1,
-                 init_cfg=[
-                     dict(type='Kaiming', layer=['Conv2d']),
-                     dict(
-                         type='Constant',
-                         val=1,
-                         layer=['_BatchNorm', 'GroupNorm'])
-                 ]):
+                 init_cfg=CIFAR_INIT_CFG):
         super().__init__(init_cfg=init_cfg)
         if not isinstance(depth, int) or depth < 10 or (depth - 4) % 6:
             raise ValueError(f'DenseNetBC: depth={depth!r} is not supported; '
                              'it must be 6n + 4 with n >= 1 (10, 16, 22, '
                              '..., 100, ...)')
-        if not isinstance(growth_rate, int) or growth_rate < 1:
-            raise ValueError(f'DenseNetBC: growth_rate={growth_rate!r} must '
-                             'be an integer >= 1')
+        self._check_positive_int('growth_rate', growth_rate)
         if not 0 < compression <= 1:
             raise ValueError(f'DenseNetBC: compression={compression!r} must '
                              'be in (0, 1]')
         num_stages = self.num_stages
-        if isinstance(out_indices, int):
-            out_indices = (out_indices, )
-        out_indices = tuple(out_indices)
-        if not out_indices or any(not -num_stages <= i < num_stages
-                                  for i in out_indices):
-            raise ValueError(f'DenseNetBC: out_indices={out_indices!r} '
-                             f'must be non-empty stage indices in '
-                             f'[{-num_stages}, {num_stages - 1}]')
-        if not -1 <= frozen_stages <= num_stages:
-            raise ValueError(f'DenseNetBC: frozen_stages={frozen_stages!r} '
-                             f'must be in [-1, {num_stages}]')
-        self.out_indices = tuple(i % num_stages for i in out_indices)
-        self.frozen_stages = frozen_stages
+        self._set_stage_options(out_indices, frozen_stages, num_stages)
 
         layers_per_block = (depth - 4) // 6
         channels = 2 * growth_rate
@@ -133,25 +117,3 @@ class DenseNetBC(BaseBackbone):
                 layers += [nn.BatchNorm2d(channels), nn.ReLU(inplace=True)]
             self.stages.append(nn.Sequential(*layers))
         self._freeze_stages()
-
-    def _freeze_stages(self):
-        if self.frozen_stages < 0:
-            return
-        for module in [self.stem, *self.stages[:self.frozen_stages]]:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
-
-    def train(self, mode=True):
-        super().train(mode)
-        self._freeze_stages()
-        return self
-
-    def forward(self, x):
-        x = self.stem(x)
-        outs = []
-        for index, stage in enumerate(self.stages):
-            x = stage(x)
-            if index in self.out_indices:
-                outs.append(x)
-        return tuple(outs)

@@ -5,8 +5,9 @@ in the CIFAR variant with ImageNet widths (64/128/256/512 channels, 3x3 stem
 conv, no max-pool) that mixup, COLAM and most label-regularisation papers use.
 """
 import torch.nn as nn
-from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.registry import MODELS
+
+from .cifar_backbone import CIFAR_INIT_CFG, CifarBackbone
 
 
 class PreActBlock(nn.Module):
@@ -39,13 +40,16 @@ class PreActBlock(nn.Module):
 
 
 @MODELS.register_module()
-class PreActResNet(BaseBackbone):
+class PreActResNet(CifarBackbone):
     """Pre-activation ResNet for CIFAR.
 
     A 3x3 conv stem (64 channels, no BN-ReLU: the first block pre-activates),
     four stages of :class:`PreActBlock` with 64/128/256/512 channels, strides
     1/2/2/2, and a final BN-ReLU that closes the last stage. Global pooling is
     left to the neck (``GlobalAveragePooling``), as in ``ResNet_CIFAR``.
+
+    The stage options, freezing and the forward pass (stem, then the
+    stages) are :class:`CifarBackbone`'s.
 
     Args:
         depth (int): 18 (blocks 2-2-2-2) or 34 (blocks 3-4-6-3); required,
@@ -74,32 +78,14 @@ class PreActResNet(BaseBackbone):
                  in_channels=3,
                  out_indices=(3, ),
                  frozen_stages=-1,
-                 init_cfg=[
-                     dict(type='Kaiming', layer=['Conv2d']),
-                     dict(
-                         type='Constant',
-                         val=1,
-                         layer=['_BatchNorm', 'GroupNorm'])
-                 ]):
+                 init_cfg=CIFAR_INIT_CFG):
         super().__init__(init_cfg=init_cfg)
         if depth not in self.arch_settings:
             raise ValueError(f'PreActResNet: depth={depth!r} is not '
                              f'supported; choose one of '
                              f'{tuple(self.arch_settings)}')
         num_stages = len(self.stage_channels)
-        if isinstance(out_indices, int):
-            out_indices = (out_indices, )
-        out_indices = tuple(out_indices)
-        if not out_indices or any(not -num_stages <= i < num_stages
-                                  for i in out_indices):
-            raise ValueError(f'PreActResNet: out_indices={out_indices!r} '
-                             f'must be non-empty stage indices in '
-                             f'[{-num_stages}, {num_stages - 1}]')
-        if not -1 <= frozen_stages <= num_stages:
-            raise ValueError(f'PreActResNet: frozen_stages={frozen_stages!r} '
-                             f'must be in [-1, {num_stages}]')
-        self.out_indices = tuple(i % num_stages for i in out_indices)
-        self.frozen_stages = frozen_stages
+        self._set_stage_options(out_indices, frozen_stages, num_stages)
 
         self.stem = nn.Conv2d(in_channels, 64, 3, padding=1, bias=False)
         self.stages = nn.ModuleList()
@@ -117,25 +103,3 @@ class PreActResNet(BaseBackbone):
                 blocks += [nn.BatchNorm2d(channels), nn.ReLU(inplace=True)]
             self.stages.append(nn.Sequential(*blocks))
         self._freeze_stages()
-
-    def _freeze_stages(self):
-        if self.frozen_stages < 0:
-            return
-        for module in [self.stem, *self.stages[:self.frozen_stages]]:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
-
-    def train(self, mode=True):
-        super().train(mode)
-        self._freeze_stages()
-        return self
-
-    def forward(self, x):
-        x = self.stem(x)
-        outs = []
-        for index, stage in enumerate(self.stages):
-            x = stage(x)
-            if index in self.out_indices:
-                outs.append(x)
-        return tuple(outs)

@@ -4,8 +4,9 @@ Xie, Girshick, Dollar, Tu, He, "Aggregated Residual Transformations for Deep
 Neural Networks", CVPR 2017, section 5.3 and the authors' CIFAR code.
 """
 import torch.nn as nn
-from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.registry import MODELS
+
+from .cifar_backbone import CIFAR_INIT_CFG, CifarBackbone
 
 
 class ResNeXtBottleneck(nn.Module):
@@ -47,7 +48,7 @@ class ResNeXtBottleneck(nn.Module):
 
 
 @MODELS.register_module()
-class ResNeXtCifar(BaseBackbone):
+class ResNeXtCifar(CifarBackbone):
     """ResNeXt-``depth`` ``cardinality``x``base_width``d for CIFAR.
 
     A 3x3 conv-BN-ReLU stem with 64 channels, then three stages of
@@ -56,6 +57,9 @@ class ResNeXtCifar(BaseBackbone):
     of ``base_width``, ``2 * base_width`` and ``4 * base_width`` channels.
     Global pooling is left to the neck (``GlobalAveragePooling``). The
     defaults give the paper's ResNeXt-29 8x64d.
+
+    The stage options, freezing and the forward pass (stem, then the
+    stages) are :class:`CifarBackbone`'s.
 
     Args:
         depth (int): Total depth, ``9n + 2`` with ``n >= 1``. Defaults to 29.
@@ -87,38 +91,16 @@ class ResNeXtCifar(BaseBackbone):
                  in_channels=3,
                  out_indices=(2, ),
                  frozen_stages=-1,
-                 init_cfg=[
-                     dict(type='Kaiming', layer=['Conv2d']),
-                     dict(
-                         type='Constant',
-                         val=1,
-                         layer=['_BatchNorm', 'GroupNorm'])
-                 ]):
+                 init_cfg=CIFAR_INIT_CFG):
         super().__init__(init_cfg=init_cfg)
         if not isinstance(depth, int) or depth < 11 or (depth - 2) % 9:
             raise ValueError(f'ResNeXtCifar: depth={depth!r} is not '
                              'supported; it must be 9n + 2 with n >= 1 (11, '
                              '20, 29, 38, ...)')
-        if not isinstance(cardinality, int) or cardinality < 1:
-            raise ValueError(f'ResNeXtCifar: cardinality={cardinality!r} '
-                             'must be an integer >= 1')
-        if not isinstance(base_width, int) or base_width < 1:
-            raise ValueError(f'ResNeXtCifar: base_width={base_width!r} '
-                             'must be an integer >= 1')
+        self._check_positive_int('cardinality', cardinality)
+        self._check_positive_int('base_width', base_width)
         num_stages = len(self.stage_channels)
-        if isinstance(out_indices, int):
-            out_indices = (out_indices, )
-        out_indices = tuple(out_indices)
-        if not out_indices or any(not -num_stages <= i < num_stages
-                                  for i in out_indices):
-            raise ValueError(f'ResNeXtCifar: out_indices={out_indices!r} '
-                             f'must be non-empty stage indices in '
-                             f'[{-num_stages}, {num_stages - 1}]')
-        if not -1 <= frozen_stages <= num_stages:
-            raise ValueError(f'ResNeXtCifar: frozen_stages={frozen_stages!r} '
-                             f'must be in [-1, {num_stages}]')
-        self.out_indices = tuple(i % num_stages for i in out_indices)
-        self.frozen_stages = frozen_stages
+        self._set_stage_options(out_indices, frozen_stages, num_stages)
 
         blocks_per_stage = (depth - 2) // 9
         self.stem = nn.Sequential(
@@ -141,25 +123,3 @@ class ResNeXtCifar(BaseBackbone):
             channels = out_channels
             self.stages.append(nn.Sequential(*blocks))
         self._freeze_stages()
-
-    def _freeze_stages(self):
-        if self.frozen_stages < 0:
-            return
-        for module in [self.stem, *self.stages[:self.frozen_stages]]:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
-
-    def train(self, mode=True):
-        super().train(mode)
-        self._freeze_stages()
-        return self
-
-    def forward(self, x):
-        x = self.stem(x)
-        outs = []
-        for index, stage in enumerate(self.stages):
-            x = stage(x)
-            if index in self.out_indices:
-                outs.append(x)
-        return tuple(outs)

@@ -3,8 +3,9 @@
 Zagoruyko, Komodakis, "Wide Residual Networks", BMVC 2016.
 """
 import torch.nn as nn
-from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.registry import MODELS
+
+from .cifar_backbone import CIFAR_INIT_CFG, CifarBackbone
 
 
 class WideBasicBlock(nn.Module):
@@ -39,13 +40,16 @@ class WideBasicBlock(nn.Module):
 
 
 @MODELS.register_module()
-class WideResNet(BaseBackbone):
+class WideResNet(CifarBackbone):
     """Wide ResNet WRN-``depth``-``widen_factor`` for CIFAR.
 
     A 3x3 conv stem with 16 channels, three stages of ``(depth - 4) / 6``
     :class:`WideBasicBlock` with ``16k/32k/64k`` channels (k =
     ``widen_factor``), strides 1/2/2, and a final BN-ReLU that closes the last
     stage. Global pooling is left to the neck (``GlobalAveragePooling``).
+
+    The stage options, freezing and the forward pass (stem, then the
+    stages) are :class:`CifarBackbone`'s.
 
     Args:
         depth (int): Total depth, ``6n + 4`` with ``n >= 1``. Defaults to 40.
@@ -77,38 +81,18 @@ class WideResNet(BaseBackbone):
                  in_channels=3,
                  out_indices=(2, ),
                  frozen_stages=-1,
-                 init_cfg=[
-                     dict(type='Kaiming', layer=['Conv2d']),
-                     dict(
-                         type='Constant',
-                         val=1,
-                         layer=['_BatchNorm', 'GroupNorm'])
-                 ]):
+                 init_cfg=CIFAR_INIT_CFG):
         super().__init__(init_cfg=init_cfg)
         if not isinstance(depth, int) or depth < 10 or (depth - 4) % 6:
             raise ValueError(f'WideResNet: depth={depth!r} is not supported; '
                              'it must be 6n + 4 with n >= 1 (10, 16, 22, '
                              '28, 34, 40, ...)')
-        if not isinstance(widen_factor, int) or widen_factor < 1:
-            raise ValueError(f'WideResNet: widen_factor={widen_factor!r} '
-                             'must be an integer >= 1')
+        self._check_positive_int('widen_factor', widen_factor)
         if not 0 <= drop_rate < 1:
             raise ValueError(f'WideResNet: drop_rate={drop_rate!r} must be '
                              'in [0, 1)')
         num_stages = self.num_stages
-        if isinstance(out_indices, int):
-            out_indices = (out_indices, )
-        out_indices = tuple(out_indices)
-        if not out_indices or any(not -num_stages <= i < num_stages
-                                  for i in out_indices):
-            raise ValueError(f'WideResNet: out_indices={out_indices!r} '
-                             f'must be non-empty stage indices in '
-                             f'[{-num_stages}, {num_stages - 1}]')
-        if not -1 <= frozen_stages <= num_stages:
-            raise ValueError(f'WideResNet: frozen_stages={frozen_stages!r} '
-                             f'must be in [-1, {num_stages}]')
-        self.out_indices = tuple(i % num_stages for i in out_indices)
-        self.frozen_stages = frozen_stages
+        self._set_stage_options(out_indices, frozen_stages, num_stages)
 
         blocks_per_stage = (depth - 4) // 6
         self.stem = nn.Conv2d(in_channels, 16, 3, padding=1, bias=False)
@@ -129,25 +113,3 @@ class WideResNet(BaseBackbone):
                 blocks += [nn.BatchNorm2d(channels), nn.ReLU(inplace=True)]
             self.stages.append(nn.Sequential(*blocks))
         self._freeze_stages()
-
-    def _freeze_stages(self):
-        if self.frozen_stages < 0:
-            return
-        for module in [self.stem, *self.stages[:self.frozen_stages]]:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
-
-    def train(self, mode=True):
-        super().train(mode)
-        self._freeze_stages()
-        return self
-
-    def forward(self, x):
-        x = self.stem(x)
-        outs = []
-        for index, stage in enumerate(self.stages):
-            x = stage(x)
-            if index in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
