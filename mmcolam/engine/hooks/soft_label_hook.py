@@ -1,6 +1,7 @@
 """SoftLabelHook: refreshes a COLAMHead's soft labels at every stage end."""
 import copy
 import os.path as osp
+import time
 from typing import Optional, Sequence
 
 import numpy as np
@@ -131,6 +132,7 @@ class SoftLabelHook(Hook):
         self.peer_batch_size = peer_batch_size
         self._restored_statistics = None
         self._png_writer = None
+        self.update_seconds = 0.0
 
     # ------------------------------------------------------------------ setup
     @staticmethod
@@ -315,7 +317,12 @@ class SoftLabelHook(Hook):
             device=self.head.soft_labels.device)
 
     def update(self, runner, step: int) -> None:
-        """Refresh ``S`` from the peers of the stage that ends at ``step``."""
+        """Refresh ``S`` from the peers of the stage that ends at ``step``.
+
+        Its wall time is added to ``self.update_seconds`` (the cost COLAM
+        adds to a run, as tools/benchmark.py reports it).
+        """
+        start = time.perf_counter()
         if self.peer_mode == 'online':
             stats = self.head.peer_statistics or self._new_statistics()
             self.head.peer_statistics = None
@@ -329,6 +336,7 @@ class SoftLabelHook(Hook):
         dist.broadcast(table, src=0)  # bitwise identical on every rank
         head.soft_labels.copy_(table)
         self._report(runner, step, table, report)
+        self.update_seconds += time.perf_counter() - start
 
     @torch.no_grad()
     def _resample_statistics(self, runner, step: int) -> PeerStatistics:

@@ -1,0 +1,72 @@
+"""tools/benchmark.py: the summary arithmetic and a tiny end-to-end run."""
+import json
+import os.path as osp
+import sys
+
+import numpy as np
+import pytest
+from fake_data import write_fashion_mnist
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.join(ROOT, 'tools'))
+import benchmark  # noqa: E402
+
+HL = osp.join(ROOT, 'configs/baselines/smallconvnet_1xb128-hl_fashion-mnist.py')
+COLAM = osp.join(ROOT,
+                 'configs/colam/smallconvnet_1xb128-colam_fashion-mnist.py')
+
+
+def test_method_name_from_config_name():
+    assert benchmark.method_name(COLAM) == 'colam'
+    assert benchmark.method_name(HL) == 'hl'
+    assert benchmark.method_name('configs/x/plain.py') == 'plain'
+
+
+def test_default_configs_put_hard_labels_first():
+    configs = benchmark.default_configs()
+    names = [benchmark.method_name(c) for c in configs]
+    assert names[0] == 'hl' and 'colam' in names
+
+
+def test_summary_against_hand_computation():
+    results = [
+        dict(method='hl', accuracy=90.0, train_seconds=100.0,
+             update_seconds=0.0),
+        dict(method='hl', accuracy=92.0, train_seconds=110.0,
+             update_seconds=0.0),
+        dict(method='colam', accuracy=93.0, train_seconds=104.0,
+             update_seconds=2.0),
+        dict(method='colam', accuracy=94.0, train_seconds=106.0,
+             update_seconds=4.0),
+    ]
+    hl, colam = benchmark.summarise(results, ['hl', 'colam'])
+    assert hl['acc_mean'] == 91.0 and hl['time_ratio'] == 1.0
+    assert hl['acc_std'] == pytest.approx(np.sqrt(2.0))  # sample std
+    assert colam['delta'] == pytest.approx(2.5)
+    assert colam['time_ratio'] == pytest.approx(105.0 / 105.0)
+    assert colam['update_overhead'] == pytest.approx(3.0 / 102.0)
+    table = benchmark.markdown_table([hl, colam], 'hl')
+    assert '| colam | 2 | 93.50 ± 0.71 | +2.50 |' in table
+    assert '| 2.94 |' in table
+
+
+def test_end_to_end_on_fake_fashion_mnist(tmp_path, capsys):
+    data_root = write_fashion_mnist(str(tmp_path / 'fm'), num_train=300)
+    work_dir = str(tmp_path / 'bench')
+    rows = benchmark.main([
+        HL, COLAM, '--seeds', '0', '1', '--epochs', '4', '--work-dir',
+        work_dir, '--cfg-options', 'train_dataloader.num_workers=0',
+        'test_dataloader.num_workers=0', 'train_dataloader.batch_size=50',
+        f'train_dataloader.dataset.data_root={data_root}',
+        f'test_dataloader.dataset.data_root={data_root}'
+    ])
+    assert [r['method'] for r in rows] == ['hl', 'colam']
+    saved = json.load(open(osp.join(work_dir, 'benchmark.json')))
+    assert len(saved['results']) == 4
+    colam = [r for r in saved['results'] if r['method'] == 'colam']
+    assert all(r['update_seconds'] > 0 for r in colam)
+    assert osp.isfile(osp.join(work_dir, 'colam', 'seed_1', 'soft_labels',
+                               'epoch_3.npy'))
+    assert osp.getsize(osp.join(work_dir, 'benchmark.png')) > 0
+    out = capsys.readouterr().out
+    assert '[4/4] colam seed 1: top-1' in out and '| hl | 2 |' in out
