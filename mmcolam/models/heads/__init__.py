@@ -1,4 +1,5 @@
 from .colam_head import COLAMHead
 from .cskd_head import CSKDHead
+from .pskd_head import PSKDHead
 
-__all__ = ['COLAMHead', 'CSKDHead']
+__all__ = ['COLAMHead', 'CSKDHead', 'PSKDHead']
