@@ -1,12 +1,11 @@
 """Class-wise self-knowledge distillation, CS-KD (Yun et al., CVPR 2020)."""
-import math
-from numbers import Real
-
 import torch
 import torch.nn.functional as F
 from mmpretrain.evaluation.metrics import Accuracy
 from mmpretrain.models.heads import LinearClsHead
 from mmpretrain.registry import MODELS
+
+from ..losses.utils import is_finite_real
 
 
 @MODELS.register_module()
@@ -60,10 +59,10 @@ class CSKDHead(LinearClsHead):
                  lambda_cls=1.0,
                  **kwargs):
         super().__init__(num_classes, in_channels, **kwargs)
-        if not _is_finite_real(temperature) or temperature <= 0:
+        if not is_finite_real(temperature) or temperature <= 0:
             raise ValueError(f'CSKDHead: temperature={temperature!r} must be '
                              'a finite number > 0')
-        if not _is_finite_real(lambda_cls) or lambda_cls < 0:
+        if not is_finite_real(lambda_cls) or lambda_cls < 0:
             raise ValueError(f'CSKDHead: lambda_cls={lambda_cls!r} must be a '
                              'finite number >= 0')
         self.temperature = float(temperature)
@@ -110,8 +109,3 @@ class CSKDHead(LinearClsHead):
                 {f'accuracy_top-{k}': a
                  for k, a in zip(self.topk, accuracy)})
         return losses
-
-
-def _is_finite_real(value):
-    return (isinstance(value, Real) and not isinstance(value, bool)
-            and math.isfinite(value))

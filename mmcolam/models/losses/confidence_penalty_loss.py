@@ -1,13 +1,10 @@
 """Confidence Penalty (Pereyra et al., ICLR workshop 2017)."""
-import math
-from numbers import Real
-
 import torch.nn as nn
 import torch.nn.functional as F
-from mmpretrain.models.losses.utils import weight_reduce_loss
 from mmpretrain.registry import MODELS
 
-REDUCTIONS = ('none', 'mean', 'sum')
+from .utils import (check_label_shape, check_loss_options, get_reduction,
+                    is_finite_real, reduce_weighted_loss)
 
 
 @MODELS.register_module()
@@ -47,16 +44,10 @@ class ConfidencePenaltyLoss(nn.Module):
 
     def __init__(self, beta=0.1, reduction='mean', loss_weight=1.0):
         super().__init__()
-        if not _is_finite_real(beta) or beta < 0:
+        if not is_finite_real(beta) or beta < 0:
             raise ValueError(f'ConfidencePenaltyLoss: beta={beta!r} must be '
                              'a finite number >= 0')
-        if reduction not in REDUCTIONS:
-            raise ValueError(f'ConfidencePenaltyLoss: reduction={reduction!r} '
-                             f'must be one of {REDUCTIONS}')
-        if not _is_finite_real(loss_weight):
-            raise ValueError('ConfidencePenaltyLoss: '
-                             f'loss_weight={loss_weight!r} must be a finite '
-                             'number')
+        check_loss_options('ConfidencePenaltyLoss', reduction, loss_weight)
         self.beta = float(beta)
         self.reduction = reduction
         self.loss_weight = float(loss_weight)
@@ -79,34 +70,19 @@ class ConfidencePenaltyLoss(nn.Module):
             reduction_override (str, optional): Replaces ``reduction`` for
                 this call. Defaults to None.
         """
-        reduction = reduction_override or self.reduction
-        if reduction not in REDUCTIONS:
-            raise ValueError('ConfidencePenaltyLoss: '
-                             f'reduction_override={reduction_override!r} '
-                             f'must be None or one of {REDUCTIONS}')
+        reduction = get_reduction('ConfidencePenaltyLoss', self.reduction,
+                                  reduction_override)
         log_prob = F.log_softmax(cls_score, dim=1)
+        check_label_shape('ConfidencePenaltyLoss', label, cls_score)
         if label.dim() == 1:
             cross_entropy = -log_prob.gather(1, label.long()[:, None])[:, 0]
-        elif label.shape == cls_score.shape:
-            cross_entropy = -(label * log_prob).sum(dim=1)
         else:
-            raise ValueError(
-                'ConfidencePenaltyLoss: label of shape '
-                f'{tuple(label.shape)} must be class indices (N,) or scores '
-                f'shaped like cls_score {tuple(cls_score.shape)}')
+            cross_entropy = -(label * log_prob).sum(dim=1)
         negative_entropy = (log_prob.exp() * log_prob).sum(dim=1)
         loss = cross_entropy + self.beta * negative_entropy
-        if weight is not None:
-            weight = weight.float()
-        loss = weight_reduce_loss(
-            loss, weight=weight, reduction=reduction, avg_factor=avg_factor)
+        loss = reduce_weighted_loss(loss, weight, reduction, avg_factor)
         return self.loss_weight * loss
 
     def extra_repr(self):
         return (f'beta={self.beta}, reduction={self.reduction!r}, '
                 f'loss_weight={self.loss_weight}')
-
-
-def _is_finite_real(value):
-    return (isinstance(value, Real) and not isinstance(value, bool)
-            and math.isfinite(value))

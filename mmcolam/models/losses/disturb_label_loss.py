@@ -1,15 +1,14 @@
 """DisturbLabel (Xie, Wang, Wei, Wang, Tian, CVPR 2016)."""
-import math
-from numbers import Integral, Real
+from numbers import Integral
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.dist import get_rank
-from mmpretrain.models.losses.utils import weight_reduce_loss
 from mmpretrain.registry import MODELS
 
-REDUCTIONS = ('none', 'mean', 'sum')
+from .utils import (check_label_shape, check_loss_options, get_reduction,
+                    is_finite_real, reduce_weighted_loss)
 
 
 @MODELS.register_module()
@@ -64,19 +63,14 @@ class DisturbLabelLoss(nn.Module):
     def __init__(self, alpha=0.1, seed=None, reduction='mean',
                  loss_weight=1.0):
         super().__init__()
-        if not _is_finite_real(alpha) or not 0 <= alpha <= 1:
+        if not is_finite_real(alpha) or not 0 <= alpha <= 1:
             raise ValueError(f'DisturbLabelLoss: alpha={alpha!r} must be a '
                              'probability in [0, 1]')
         if seed is not None and (not isinstance(seed, Integral)
                                  or isinstance(seed, bool) or seed < 0):
             raise ValueError(f'DisturbLabelLoss: seed={seed!r} must be None '
                              'or an integer >= 0')
-        if reduction not in REDUCTIONS:
-            raise ValueError(f'DisturbLabelLoss: reduction={reduction!r} '
-                             f'must be one of {REDUCTIONS}')
-        if not _is_finite_real(loss_weight):
-            raise ValueError(f'DisturbLabelLoss: loss_weight={loss_weight!r} '
-                             'must be a finite number')
+        check_loss_options('DisturbLabelLoss', reduction, loss_weight)
         self.alpha = float(alpha)
         self.seed = seed
         self.reduction = reduction
@@ -127,16 +121,9 @@ class DisturbLabelLoss(nn.Module):
             reduction_override (str, optional): Replaces ``reduction`` for
                 this call. Defaults to None.
         """
-        reduction = reduction_override or self.reduction
-        if reduction not in REDUCTIONS:
-            raise ValueError('DisturbLabelLoss: '
-                             f'reduction_override={reduction_override!r} '
-                             f'must be None or one of {REDUCTIONS}')
-        if label.dim() != 1 and label.shape != cls_score.shape:
-            raise ValueError(
-                f'DisturbLabelLoss: label of shape {tuple(label.shape)} must '
-                'be class indices (N,) or scores shaped like cls_score '
-                f'{tuple(cls_score.shape)}')
+        reduction = get_reduction('DisturbLabelLoss', self.reduction,
+                                  reduction_override)
+        check_label_shape('DisturbLabelLoss', label, cls_score)
         if self.training:
             label = self.disturb_labels(label, cls_score.size(1))
         log_prob = F.log_softmax(cls_score, dim=1)
@@ -144,18 +131,10 @@ class DisturbLabelLoss(nn.Module):
             loss = -log_prob.gather(1, label.long()[:, None])[:, 0]
         else:
             loss = -(label * log_prob).sum(dim=1)
-        if weight is not None:
-            weight = weight.float()
-        loss = weight_reduce_loss(
-            loss, weight=weight, reduction=reduction, avg_factor=avg_factor)
+        loss = reduce_weighted_loss(loss, weight, reduction, avg_factor)
         return self.loss_weight * loss
 
     def extra_repr(self):
         return (f'alpha={self.alpha}, seed={self.seed}, '
                 f'reduction={self.reduction!r}, '
                 f'loss_weight={self.loss_weight}')
-
-
-def _is_finite_real(value):
-    return (isinstance(value, Real) and not isinstance(value, bool)
-            and math.isfinite(value))

@@ -1,14 +1,13 @@
 """Teacher-free KD with a manually designed teacher, Tf-KD_reg (Yuan et al.,
 CVPR 2020)."""
 import math
-from numbers import Real
 
 import torch.nn as nn
 import torch.nn.functional as F
-from mmpretrain.models.losses.utils import weight_reduce_loss
 from mmpretrain.registry import MODELS
 
-REDUCTIONS = ('none', 'mean', 'sum')
+from .utils import (check_label_shape, check_loss_options, get_reduction,
+                    is_finite_real, reduce_weighted_loss)
 
 
 @MODELS.register_module()
@@ -101,29 +100,24 @@ class TfKDRegLoss(nn.Module):
                  reduction='mean',
                  loss_weight=1.0):
         super().__init__()
-        if not _is_finite_real(alpha) or not 0 <= alpha <= 1:
+        if not is_finite_real(alpha) or not 0 <= alpha <= 1:
             raise ValueError(f'TfKDRegLoss: alpha={alpha!r} must be a number '
                              'in [0, 1]')
-        if not _is_finite_real(temperature) or temperature <= 0:
+        if not is_finite_real(temperature) or temperature <= 0:
             raise ValueError(f'TfKDRegLoss: temperature={temperature!r} must '
                              'be a finite number > 0')
-        if not _is_finite_real(correct_prob) or not 0 < correct_prob <= 1:
+        if not is_finite_real(correct_prob) or not 0 < correct_prob <= 1:
             raise ValueError(f'TfKDRegLoss: correct_prob={correct_prob!r} '
                              'must be a probability in (0, 1]')
-        if not _is_finite_real(student_temperature) \
+        if not is_finite_real(student_temperature) \
                 or student_temperature <= 0:
             raise ValueError('TfKDRegLoss: '
                              f'student_temperature={student_temperature!r} '
                              'must be a finite number > 0')
-        if not _is_finite_real(kl_weight) or kl_weight < 0:
+        if not is_finite_real(kl_weight) or kl_weight < 0:
             raise ValueError(f'TfKDRegLoss: kl_weight={kl_weight!r} must be '
                              'a finite number >= 0')
-        if reduction not in REDUCTIONS:
-            raise ValueError(f'TfKDRegLoss: reduction={reduction!r} must be '
-                             f'one of {REDUCTIONS}')
-        if not _is_finite_real(loss_weight):
-            raise ValueError(f'TfKDRegLoss: loss_weight={loss_weight!r} must '
-                             'be a finite number')
+        check_loss_options('TfKDRegLoss', reduction, loss_weight)
         self.alpha = float(alpha)
         self.temperature = float(temperature)
         self.correct_prob = float(correct_prob)
@@ -173,21 +167,14 @@ class TfKDRegLoss(nn.Module):
             reduction_override (str, optional): Replaces ``reduction`` for
                 this call. Defaults to None.
         """
-        reduction = reduction_override or self.reduction
-        if reduction not in REDUCTIONS:
-            raise ValueError('TfKDRegLoss: '
-                             f'reduction_override={reduction_override!r} '
-                             f'must be None or one of {REDUCTIONS}')
+        reduction = get_reduction('TfKDRegLoss', self.reduction,
+                                  reduction_override)
         num_classes = cls_score.size(1)
+        check_label_shape('TfKDRegLoss', label, cls_score)
         if label.dim() == 1:
             target = F.one_hot(label.long(), num_classes).to(cls_score.dtype)
-        elif label.shape == cls_score.shape:
-            target = label.to(cls_score.dtype)
         else:
-            raise ValueError(
-                f'TfKDRegLoss: label of shape {tuple(label.shape)} must be '
-                'class indices (N,) or scores shaped like cls_score '
-                f'{tuple(cls_score.shape)}')
+            target = label.to(cls_score.dtype)
         true_prob, other_prob = self.teacher_probs(num_classes)
         teacher = other_prob + (true_prob - other_prob) * target
         cross_entropy = -(target * F.log_softmax(cls_score, dim=1)).sum(dim=1)
@@ -196,10 +183,7 @@ class TfKDRegLoss(nn.Module):
         kl = (teacher * (teacher.log() - log_student)).sum(dim=1)
         loss = (1 - self.alpha) * cross_entropy + (
             self.alpha * self.kl_weight * self.student_temperature**2 * kl)
-        if weight is not None:
-            weight = weight.float()
-        loss = weight_reduce_loss(
-            loss, weight=weight, reduction=reduction, avg_factor=avg_factor)
+        loss = reduce_weighted_loss(loss, weight, reduction, avg_factor)
         return self.loss_weight * loss
 
     def extra_repr(self):
@@ -209,8 +193,3 @@ class TfKDRegLoss(nn.Module):
                 f'kl_weight={self.kl_weight}, '
                 f'reduction={self.reduction!r}, '
                 f'loss_weight={self.loss_weight}')
-
-
-def _is_finite_real(value):
-    return (isinstance(value, Real) and not isinstance(value, bool)
-            and math.isfinite(value))

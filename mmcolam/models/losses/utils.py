@@ -1,0 +1,71 @@
+"""Checks and the final reduction that mmcolam's losses (and heads) share.
+
+Every error message starts with ``owner``, the name of the class that
+checks, so that it says which config entry is wrong.
+"""
+import math
+from numbers import Real
+
+from mmpretrain.models.losses.utils import weight_reduce_loss
+
+REDUCTIONS = ('none', 'mean', 'sum')
+
+
+def is_finite_real(value):
+    """Whether ``value`` is a finite real number (``bool`` is not one)."""
+    return (isinstance(value, Real) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def check_loss_options(owner, reduction, loss_weight):
+    """Check the ``reduction`` and ``loss_weight`` arguments of a loss.
+
+    Raises:
+        ValueError: ``reduction`` is not one of :data:`REDUCTIONS`, or
+            ``loss_weight`` is not a finite number.
+    """
+    if reduction not in REDUCTIONS:
+        raise ValueError(f'{owner}: reduction={reduction!r} must be one of '
+                         f'{REDUCTIONS}')
+    if not is_finite_real(loss_weight):
+        raise ValueError(f'{owner}: loss_weight={loss_weight!r} must be a '
+                         'finite number')
+
+
+def get_reduction(owner, reduction, reduction_override):
+    """The reduction of one call: ``reduction_override`` or ``reduction``.
+
+    Raises:
+        ValueError: the result is not one of :data:`REDUCTIONS`.
+    """
+    reduction = reduction_override or reduction
+    if reduction not in REDUCTIONS:
+        raise ValueError(f'{owner}: '
+                         f'reduction_override={reduction_override!r} '
+                         f'must be None or one of {REDUCTIONS}')
+    return reduction
+
+
+def check_label_shape(owner, label, cls_score):
+    """Check that ``label`` holds class indices ``(N,)`` or scores shaped
+    like ``cls_score``.
+
+    Raises:
+        ValueError: ``label`` is neither.
+    """
+    if label.dim() != 1 and label.shape != cls_score.shape:
+        raise ValueError(
+            f'{owner}: label of shape {tuple(label.shape)} must be class '
+            'indices (N,) or scores shaped like cls_score '
+            f'{tuple(cls_score.shape)}')
+
+
+def reduce_weighted_loss(loss, weight, reduction, avg_factor):
+    """Per-sample ``loss`` times the per-sample ``weight`` (cast to float;
+    None for none), reduced by ``reduction`` with MMPretrain's
+    ``weight_reduce_loss`` (``avg_factor`` divides the sum for ``'mean'``).
+    """
+    if weight is not None:
+        weight = weight.float()
+    return weight_reduce_loss(
+        loss, weight=weight, reduction=reduction, avg_factor=avg_factor)
