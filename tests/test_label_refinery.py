@@ -184,6 +184,7 @@ def test_teacher_from_config_file_and_label_refinery_teacher():
         dict(config=osp.join(ROOT, HL_CONFIG), checkpoint='gen1.pth'))
     assert ckpt == 'gen1.pth' and model_cfg['type'] == 'ImageClassifier'
     assert model_cfg['backbone']['type'] == 'SmallConvNet'
+    assert model_cfg['data_preprocessor']['mean'] == [72.94]
     # A generation-2 config as teacher (generation 3): its teacher dropped.
     model_cfg, _ = teacher_model_config(
         dict(config=osp.join(ROOT, LR_CONFIG), checkpoint='gen2.pth'))
@@ -193,6 +194,22 @@ def test_teacher_from_config_file_and_label_refinery_teacher():
         dict(config='mmpretrain::resnet/resnet50_8xb32_in1k.py',
              checkpoint='x.pth'))
     assert model_cfg['backbone']['depth'] == 50
+    assert model_cfg['data_preprocessor']['to_rgb'] is True
+
+
+def test_teacher_config_normalisation_is_checked():
+    # The HL config's top-level data_preprocessor (mean 72.94) is its
+    # model's, as under the Runner: a student normalising otherwise fails.
+    cfg = student_dict(num_classes=10)
+    cfg.update(type='LabelRefinery',
+               data_preprocessor=dict(mean=[0.0], std=[1.0]),
+               teacher=dict(config=osp.join(ROOT, HL_CONFIG),
+                            checkpoint='gen1.pth'))
+    with pytest.raises(ValueError, match='data_preprocessor.mean'):
+        MODELS.build(cfg)
+    cfg['data_preprocessor'] = dict(mean=[72.94], std=[90.02])
+    assert MODELS.build(cfg).teacher.data_preprocessor.mean.item() == \
+        pytest.approx(72.94)
 
 
 @pytest.mark.parametrize('teacher, match', [

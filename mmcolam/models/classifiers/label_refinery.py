@@ -248,7 +248,8 @@ class LabelRefinery(ImageClassifier):
 
 
 def load_model_config(path: str) -> dict:
-    """The ``model`` of a config file (``package::path`` allowed)."""
+    """The ``model`` of a config file (``package::path`` allowed), with the
+    config's top-level ``data_preprocessor``."""
     if '::' in path:
         cfg = get_config(path)
     elif osp.isfile(path):
@@ -259,8 +260,11 @@ def load_model_config(path: str) -> dict:
     if 'model' not in cfg:
         raise ValueError(f'LabelRefinery: model.teacher.config={path!r} has '
                          'no model')
-    return cfg.model.to_dict() if hasattr(cfg.model, 'to_dict') else dict(
-        cfg.model)
+    model = cfg.model.to_dict()
+    # As the Runner does: a top-level data_preprocessor is the model's.
+    if cfg.get('data_preprocessor') is not None:
+        model.setdefault('data_preprocessor', cfg.data_preprocessor.to_dict())
+    return model
 
 
 def teacher_model_config(teacher) -> tuple:
