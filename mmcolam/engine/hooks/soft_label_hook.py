@@ -9,7 +9,7 @@ import torch
 from mmengine import dist
 from mmengine.dataset import Compose
 from mmengine.hooks import CheckpointHook, Hook
-from mmengine.model import is_model_wrapper
+from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.optim import AmpOptimWrapper
 from mmengine.runner import EpochBasedTrainLoop
 from mmengine.runner.amp import autocast
@@ -138,7 +138,9 @@ class SoftLabelHook(Hook):
     @staticmethod
     def _model(runner):
         model = runner.model
-        return model.module if is_model_wrapper(model) else model
+        model = model.module if is_model_wrapper(model) else model
+        # Testing with --tta wraps the classifier in a TTA model.
+        return model.module if isinstance(model, BaseTTAModel) else model
 
     def before_run(self, runner) -> None:
         head = getattr(self._model(runner), 'head', None)
