@@ -12,6 +12,7 @@ import os
 import os.path as osp
 import subprocess
 
+import mmengine
 import numpy as np
 import pytest
 import torch
@@ -211,6 +212,34 @@ def test_dist_test_matches_single_process_test(runs, tmp_path):
     assert 0 <= distributed['accuracy/top1'] <= 100
 
 
+def test_test_tool_flags_on_a_colam_checkpoint(runs, tmp_path):
+    """tools/test.py in one process: --out predictions, --out-item metrics
+    with --tta (the classifier wrapped in a TTA model, which SoftLabelHook
+    sees through) and --amp (bfloat16 autocast on CPU)."""
+    tmp, config = runs['resample']
+    checkpoint = str(tmp / 'work_dir' / 'epoch_3.pth')
+    test_tool = load_tool('test')
+    predictions = tmp_path / 'pred.pkl'
+    plain = test_tool.main([
+        config, checkpoint, '--work-dir', str(tmp_path / 'plain'), '--out',
+        str(predictions)
+    ])
+    dumped = mmengine.load(predictions)
+    assert len(dumped) == 100
+    assert all(len(d['pred_score']) == NUM_CLASSES for d in dumped)
+    accuracy = np.mean([
+        int(d['pred_label'][0]) == int(d['gt_label'][0]) for d in dumped
+    ]) * 100
+    assert plain['accuracy/top1'] == pytest.approx(accuracy)
+    metrics = tmp_path / 'tta.json'
+    tta = test_tool.main([
+        config, checkpoint, '--work-dir', str(tmp_path / 'tta'), '--tta',
+        '--amp', '--out', str(metrics), '--out-item', 'metrics'
+    ])
+    assert json.load(open(metrics)) == pytest.approx(tta)
+    assert 0 <= tta['accuracy/top1'] <= 100
+
+
 def fake_srun(tmp_path):
     """A ``srun`` that writes its arguments, one a line, and exits."""
     bin_dir = tmp_path / 'bin'
@@ -266,6 +295,6 @@ def test_cpu_launch_needs_gloo_and_the_pytorch_launcher():
     cfg = Config(dict(launcher='slurm',
                       env_cfg=dict(dist_cfg=dict(backend='gloo'))))
     with pytest.raises(ValueError,
-                       match='--launcher slurm needs CUDA.*--launcher pytorch'):
+                       match='--launcher slurm needs CUDA.*--launcher py'):
         setup_cpu_distributed(cfg)
     setup_cpu_distributed(Config(dict(launcher='none')))  # nothing to do

@@ -57,8 +57,9 @@ def wait_for(path, process, log, timeout=180):
     start = time.time()
     while not osp.exists(path):
         if process.poll() is not None:
+            tail = open(log).read()[-3000:]
             raise AssertionError(f'the run ended ({process.returncode}) '
-                                 f'before pausing:\n{open(log).read()[-3000:]}')
+                                 f'before pausing:\n{tail}')
         if time.time() - start > timeout:
             process.kill()
             raise AssertionError('the run did not reach the pause')
