@@ -19,7 +19,7 @@ import torch
 from mmengine.config import Config
 from mmpretrain.registry import DATASETS, MODELS
 from test_soft_label_hook import TEMPERATURE, colam_config, softmax_rows
-from tool_runs import (TOOLS, finish, load_tool, run_tool, start_tool,
+from tool_runs import (TOOLS, finish, load_tool, run_tool, start_tool, stop,
                        write_config)
 
 import mmcolam  # noqa: F401
@@ -46,14 +46,18 @@ def runs(tmp_path_factory):
     """Both 2-process runs (resample and online peers), started together:
     4 single-threaded processes share the 2 cores."""
     started = {}
-    for mode in ('resample', 'online'):
-        tmp = tmp_path_factory.mktemp(f'dist_{mode}')
-        config = dist_config(tmp, mode)
-        log = tmp / 'train.log'
-        started[mode] = (tmp, config, log, start_tool(
-            ['bash', osp.join(TOOLS, 'dist_train.sh'), config, 2], log))
-    for tmp, config, log, process in started.values():
-        finish(process, log)  # return code 0, else the log's tail
+    try:
+        for mode in ('resample', 'online'):
+            tmp = tmp_path_factory.mktemp(f'dist_{mode}')
+            config = dist_config(tmp, mode)
+            log = tmp / 'train.log'
+            started[mode] = (tmp, config, log, start_tool(
+                ['bash', osp.join(TOOLS, 'dist_train.sh'), config, 2], log))
+        for tmp, config, log, process in started.values():
+            finish(process, log)  # return code 0, else the log's tail
+    finally:
+        for _, _, _, process in started.values():
+            stop(process)
     return {mode: (tmp, config) for mode, (tmp, config, _, _) in
             started.items()}
 

@@ -21,7 +21,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 from test_soft_label_hook import colam_config
-from tool_runs import TOOLS, finish, start_tool, write_config
+from tool_runs import TOOLS, finish, start_tool, stop, write_config
 
 
 def config(tmp_path, hook, max_epochs):
@@ -61,7 +61,7 @@ def wait_for(path, process, log, timeout=180):
             raise AssertionError(f'the run ended ({process.returncode}) '
                                  f'before pausing:\n{tail}')
         if time.time() - start > timeout:
-            process.kill()
+            stop(process)
             raise AssertionError('the run did not reach the pause')
         time.sleep(0.2)
 
@@ -102,10 +102,13 @@ def test_sigkill_then_resume_matches_uninterrupted_run(
         logs['killed'],
         COLAM_TEST_PAUSE_AFTER_ITER=kill_after_iter,
         COLAM_TEST_PAUSE_MARKER=marker)
-    straight_run(config_path, straight_dir)  # meanwhile, in this process
-    wait_for(marker, killed, logs['killed'])
-    killed.send_signal(signal.SIGKILL)
-    assert killed.wait(timeout=30) == -signal.SIGKILL
+    try:
+        straight_run(config_path, straight_dir)  # meanwhile, in this process
+        wait_for(marker, killed, logs['killed'])
+        killed.send_signal(signal.SIGKILL)
+        assert killed.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        stop(killed)
     assert open(marker).read().split() == [
         str(kill_after_iter // 10), str(kill_after_iter)
     ]  # epoch (0-based) and iteration at the kill

@@ -2,6 +2,7 @@
 config files that a test writes, for tests."""
 import os
 import os.path as osp
+import signal
 import socket
 import subprocess
 import sys
@@ -63,11 +64,23 @@ def start_tool(args, log_path, **env):
         subprocess.Popen
     """
     with open(log_path, 'w') as log:
+        # A session of its own, so that stop() ends torchrun's workers too.
         return subprocess.Popen([str(a) for a in args],
                                 cwd=REPO,
                                 env=tool_env(**env),
                                 stdout=log,
-                                stderr=subprocess.STDOUT)
+                                stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+def stop(process):
+    """Kill ``process`` and the processes it started (its session)."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait()
 
 
 def finish(process, log_path, timeout=240):
@@ -76,8 +89,7 @@ def finish(process, log_path, timeout=240):
     try:
         process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        stop(process)
     if process.returncode != 0:
         tail = open(log_path).read()[-4000:]
         raise AssertionError(
