@@ -56,3 +56,85 @@ def write_fashion_mnist(root, num_train=200, num_test=100, num_classes=10,
         _write_idx(osp.join(root, f'{split}-images-idx3-ubyte'), images)
         _write_idx(osp.join(root, f'{split}-labels-idx1-ubyte'), labels)
     return root
+
+
+CIFAR_LAYOUT = {
+    # classes: (folder, train files, test file, meta file, label key,
+    #           class-name key of the meta file)
+    10: ('cifar-10-batches-py', [f'data_batch_{i}' for i in range(1, 6)],
+         'test_batch', 'batches.meta', 'labels', 'label_names'),
+    100: ('cifar-100-python', ['train'], 'test', 'meta', 'fine_labels',
+          'fine_label_names'),
+}
+
+
+def _cifar_batch(labels, num_classes, name, seed):
+    """One batch dict as the CIFAR python pickles hold it (str keys once
+    unpickled with ``encoding='latin1'``, images as ``(N, 3072)`` uint8 rows
+    of the R, G and B planes)."""
+    images = class_images(labels, size=32, channels=3, seed=seed)
+    batch = {
+        'batch_label': name,
+        'data': images.transpose(0, 3, 1, 2).reshape(len(labels), -1),
+        'filenames': [f'fake_{seed}_{i}.png' for i in range(len(labels))],
+    }
+    if num_classes == 10:
+        batch['labels'] = [int(label) for label in labels]
+    else:
+        batch['fine_labels'] = [int(label) for label in labels]
+        batch['coarse_labels'] = [int(label) // 5 for label in labels]
+    return batch
+
+
+def write_cifar(root, num_classes=10, num_train=50, num_test=20, seed=0):
+    """Write a small CIFAR-10 or CIFAR-100 in the real python-pickle format,
+    as MMPretrain's ``CIFAR10``/``CIFAR100(data_root=root)`` read it:
+    ``cifar-10-batches-py/{data_batch_1..5,test_batch,batches.meta}`` or
+    ``cifar-100-python/{train,test,meta}``.
+
+    Labels cycle through the classes (every class has samples when there are
+    at least ``num_classes`` of them); CIFAR-10's training samples are spread
+    over the five batch files. The files cannot match MMPretrain's md5 sums,
+    so read them with the test-only datasets of ``tests/unchecked_cifar.py``.
+
+    Args:
+        root (str): Folder to write the data set folder into.
+        num_classes (int): 10 or 100. Defaults to 10.
+        num_train (int): Training samples. Defaults to 50.
+        num_test (int): Test samples. Defaults to 20.
+        seed (int): Seed of the label order and the noise. Defaults to 0.
+
+    Returns:
+        str: ``root``.
+    """
+    import pickle
+    if num_classes not in CIFAR_LAYOUT:
+        raise ValueError(f'num_classes={num_classes!r}: CIFAR has 10 or 100')
+    folder, train_files, test_file, meta_file, _, names_key = \
+        CIFAR_LAYOUT[num_classes]
+    folder = osp.join(root, folder)
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.default_rng(seed)
+
+    def labels_of(count):
+        labels = np.arange(count) % num_classes
+        rng.shuffle(labels)
+        return labels
+
+    train_labels = labels_of(num_train)
+    parts = np.array_split(np.arange(num_train), len(train_files))
+    batches = [(name, train_labels[part])
+               for name, part in zip(train_files, parts)]
+    batches.append((test_file, labels_of(num_test)))
+    for i, (name, labels) in enumerate(batches):
+        batch = _cifar_batch(labels, num_classes, name, seed + i)
+        with open(osp.join(folder, name), 'wb') as f:
+            pickle.dump(batch, f, protocol=2)
+    meta = {names_key: [f'class_{c}' for c in range(num_classes)]}
+    if num_classes == 10:
+        meta.update(num_cases_per_batch=len(parts[0]), num_vis=32 * 32 * 3)
+    else:
+        meta['coarse_label_names'] = [f'superclass_{c}' for c in range(20)]
+    with open(osp.join(folder, meta_file), 'wb') as f:
+        pickle.dump(meta, f, protocol=2)
+    return root
