@@ -173,8 +173,8 @@ def test_head_loss_against_numpy():
     log_q = log_softmax(anchors / temperature)
     log_p = log_softmax(partners / temperature)
     kl = (np.exp(log_p) * (log_p - log_q)).sum(axis=1).mean()
-    assert set(losses) == {'loss', 'loss_cskd'}
-    assert losses['loss'].item() == pytest.approx(cross_entropy, rel=1e-5)
+    assert set(losses) == {'loss_ce', 'loss_cskd'}
+    assert losses['loss_ce'].item() == pytest.approx(cross_entropy, rel=1e-5)
     assert losses['loss_cskd'].item() == pytest.approx(
         lambda_cls * temperature**2 * kl, rel=1e-5)
 
@@ -187,7 +187,7 @@ def test_defaults_are_the_authors():
 def test_no_gradient_flows_through_the_partners():
     feats = torch.tensor(FEATS, dtype=torch.float32, requires_grad=True)
     losses = build_head().loss((feats, ), samples(PAIR_LABELS))
-    (losses['loss'] + losses['loss_cskd']).backward()
+    (losses['loss_ce'] + losses['loss_cskd']).backward()
     assert torch.all(feats.grad[1::2] == 0)
     assert torch.all(feats.grad[0::2].abs().sum(dim=1) > 0)
 
@@ -250,3 +250,6 @@ def test_trains_through_runner(tmp_path):
     losses, metrics = train_and_test(cfg)
     assert_finished_run(losses, metrics)
     assert 'train/loss_cskd' in losses
+    # The logged total is the sum of both terms, not the cross-entropy alone.
+    assert losses['train/loss'] == pytest.approx(
+        losses['train/loss_ce'] + losses['train/loss_cskd'], rel=1e-5)

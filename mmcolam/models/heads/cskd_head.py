@@ -29,7 +29,8 @@ class CSKDHead(LinearClsHead):
     where :math:`\bar z'` is :math:`z'` detached (no gradient flows through
     the partner's prediction) and the cross-entropy is the ``loss`` module
     (``CrossEntropyLoss`` by default) applied to the anchors only. They are
-    logged as ``loss`` and ``loss_cskd``. The defaults ``temperature=4`` and
+    logged as ``loss_ce`` and ``loss_cskd`` (MMEngine logs their sum as
+    ``loss``). The defaults ``temperature=4`` and
     ``lambda_cls=1`` are the authors' (``--temp`` and ``--lamda`` of their
     ``train.py``). Prediction is that of :class:`LinearClsHead`.
 
@@ -92,7 +93,7 @@ class CSKDHead(LinearClsHead):
         partner_score = cls_score[1::2].detach()
         num_anchors = anchor_score.size(0)
         losses = dict(
-            loss=self.loss_module(
+            loss_ce=self.loss_module(
                 anchor_score, anchor_target, avg_factor=num_anchors,
                 **kwargs))
         temperature = self.temperature
