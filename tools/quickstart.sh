@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: set everything up, then train a small
-# CNN on real Fashion-MNIST (first 20,000 training images, full 10,000-image
+# CNN on real Fashion-MNIST (first 10,000 training images, full 10,000-image
 # test set, 12 epochs) with hard labels and with COLAM, side by side, and
 # print their test accuracy and training time.
 # Usage: bash tools/quickstart.sh [extra tools/benchmark.py arguments]
@@ -11,4 +11,4 @@ bash tools/setup_env.sh
 exec .venv/bin/python tools/benchmark.py \
     configs/baselines/smallconvnet_1xb128-hl_fashion-mnist.py \
     configs/colam/smallconvnet_1xb128-colam_fashion-mnist.py \
-    --seeds 0 --train-subset 20000 --work-dir work_dirs/quickstart "$@"
+    --seeds 0 --train-subset 10000 --work-dir work_dirs/quickstart "$@"
