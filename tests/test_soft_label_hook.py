@@ -11,8 +11,10 @@ import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
+from mmpretrain.structures import DataSample
 from runner_config import fashion_mnist_config
 
+from mmcolam.engine.hooks.soft_label_hook import collate_peers
 from mmcolam.soft_labels import draw_peers
 
 _names = itertools.count()
@@ -83,11 +85,15 @@ class RecomputeResamplePeers(Hook):
         self.checked += 1
 
 
-@pytest.mark.parametrize('num_peers', [None, 4])
-def test_resample_update_is_softmax_of_mean_peer_logits(tmp_path, num_peers):
+@pytest.mark.parametrize('num_peers,num_workers', [(None, 0), (4, 0),
+                                                   (4, 1)])
+def test_resample_update_is_softmax_of_mean_peer_logits(
+        tmp_path, num_peers, num_workers):
     check = RecomputeResamplePeers(num_peers)
-    runner = build(
-        colam_config(tmp_path, hook=dict(num_peers=num_peers)), [check])
+    cfg = colam_config(tmp_path, hook=dict(num_peers=num_peers))
+    # With a worker, the peers cross processes through collate_peers.
+    cfg['train_dataloader']['num_workers'] = num_workers
+    runner = build(cfg, [check])
     runner.train()
     assert check.checked == 2  # after epochs 1 and 2; none after the last
     table = runner.model.head.soft_labels
@@ -231,3 +237,19 @@ def test_iteration_based_loop_updates_every_interval_iterations(
     first = np.load(osp.join(history, 'iter_6.npy'))
     assert not np.allclose(first, np.eye(10))
     np.testing.assert_allclose(first.sum(1), 1, rtol=1e-5)
+
+
+def test_collate_peers_stacks_equal_shapes_and_lists_unequal_ones():
+    samples = [
+        dict(inputs=torch.full((1, 4, 4), float(i)),
+             data_samples=DataSample().set_gt_label(i)) for i in range(3)
+    ]
+    inputs, labels = collate_peers(samples)
+    torch.testing.assert_close(inputs['inputs'],
+                               torch.stack([s['inputs'] for s in samples]))
+    torch.testing.assert_close(labels, torch.tensor([0, 1, 2]))
+    samples[1]['inputs'] = torch.zeros(1, 5, 3)
+    inputs, labels = collate_peers(samples)
+    assert [x.shape for x in inputs['inputs']] == [(1, 4, 4), (1, 5, 3),
+                                                   (1, 4, 4)]
+    torch.testing.assert_close(labels, torch.tensor([0, 1, 2]))

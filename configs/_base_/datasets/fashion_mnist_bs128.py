@@ -1,6 +1,10 @@
 # Fashion-MNIST as MMPretrain's FashionMNIST reads it: the four unpacked IDX
 # files under data/fashion_mnist (tools/prepare_fashion_mnist.py unpacks
 # Debian's dataset-fashion-mnist package there).
+# num_workers=0: the images are already in memory, and a worker only adds the
+# cost of sending every sample to the main process (MMEngine's pseudo_collate
+# keeps samples apart): on 2 cores, 2 epochs on 5,000 images took 16.1 s with
+# one worker and 7.5 s with none.
 dataset_type = 'FashionMNIST'
 data_root = 'data/fashion_mnist'
 data_preprocessor = dict(num_classes=10, mean=[72.94], std=[90.02])
@@ -14,7 +18,7 @@ test_pipeline = [dict(type='PackInputs')]
 
 train_dataloader = dict(
     batch_size=128,
-    num_workers=1,
+    num_workers=0,
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
@@ -25,7 +29,7 @@ train_dataloader = dict(
 )
 val_dataloader = dict(
     batch_size=500,
-    num_workers=1,
+    num_workers=0,
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
