@@ -146,18 +146,32 @@ class PoisonPeerLogits(Hook):
         self.poisoned = 0
 
     def before_train(self, runner):
-        _unwrap(runner.model).register_forward_hook(
-            self._poison, with_kwargs=True)
+        # The peer logits reach SoftLabelHook's statistics only through
+        # PeerStatistics.update: poison them there.
+        hook = _soft_label_hook(runner)
+        model = _unwrap(runner.model)
+        new_statistics = hook._new_statistics
 
-    def _poison(self, module, args, kwargs, output):
-        if module.training or kwargs.get('mode') != 'tensor':
-            return None
-        labels = torch.cat([s.gt_label for s in kwargs['data_samples']])
-        output = output.clone()
+        def poisoned_statistics():
+            stats = new_statistics()
+            update = stats.update
+
+            def poisoned_update(logits, labels, *args, **kwargs):
+                if not model.training:  # the eval-mode peer pass
+                    logits = self._poison(logits, labels)
+                return update(logits, labels, *args, **kwargs)
+
+            stats.update = poisoned_update
+            return stats
+
+        hook._new_statistics = poisoned_statistics
+
+    def _poison(self, logits, labels):
+        logits = logits.clone()
         for cls, value in self.classes.items():
             rows = torch.nonzero(labels == cls).flatten()
             if self.only_first:
                 rows = rows[:1]
-            output[rows] = value
+            logits[rows] = value
             self.poisoned += len(rows)
-        return output
+        return logits
