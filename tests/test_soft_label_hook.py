@@ -4,6 +4,7 @@ and resume after a crash mid-stage."""
 import itertools
 import os
 import os.path as osp
+import time
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from mmpretrain.structures import DataSample
 from runner_config import fashion_mnist_config
 
 from mmcolam.engine.hooks.soft_label_hook import collate_peers
+from mmcolam.soft_label_history import HeatmapWriter
 from mmcolam.soft_labels import draw_peers
 
 _names = itertools.count()
@@ -253,3 +255,27 @@ def test_collate_peers_stacks_equal_shapes_and_lists_unequal_ones():
     assert [x.shape for x in inputs['inputs']] == [(1, 4, 4), (1, 5, 3),
                                                    (1, 4, 4)]
     torch.testing.assert_close(labels, torch.tensor([0, 1, 2]))
+
+
+def test_heatmap_writer_reports_its_cpu_time(tmp_path):
+    path = str(tmp_path / 'table.png')
+    writer = HeatmapWriter(np.eye(3), path, ['a', 'b', 'c'], 'title')
+    start = time.thread_time()
+    writer.run()  # in this thread, to time it independently
+    spent = time.thread_time() - start
+    assert 0 < writer.cpu_seconds <= spent
+    assert osp.getsize(path) > 0
+
+
+def test_update_seconds_count_each_heatmap_once(tmp_path, monkeypatch):
+    def run(writer):  # a heatmap that "took" 100 s of CPU
+        writer.cpu_seconds = 100.0
+
+    monkeypatch.setattr(HeatmapWriter, 'run', run)
+    runner = build(colam_config(tmp_path, max_epochs=3))
+    start = time.perf_counter()
+    runner.train()
+    wall = time.perf_counter() - start
+    hook = [h for h in runner.hooks if type(h).__name__ == 'SoftLabelHook'][0]
+    # Two updates (after epochs 1 and 2), two heatmaps.
+    assert 200.0 < hook.update_seconds < 200.0 + wall

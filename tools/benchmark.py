@@ -13,7 +13,8 @@ config name between the batch and the data set (``..._1xb128-colam_...``).
 Writes ``benchmark.md``, ``benchmark.json`` and ``benchmark.png`` to the work
 dir and prints the table. Besides the wall-time ratio to the reference (noisy
 on a shared machine), it reports the time SoftLabelHook's updates took inside
-each run, as a share of the rest of that run's training.
+each run (plus the CPU time of the heatmaps drawn in the background), as a
+share of the rest of that run's training.
 """
 import argparse
 import glob
@@ -89,7 +90,8 @@ def run_once(config, seed, args, prefix):
     runner.train()
     train_seconds = time.perf_counter() - start
     accuracy = runner.test()['accuracy/top1']
-    # The soft-label updates' own time, measured inside this very run.
+    # The soft-label updates' own time and their heatmaps' CPU time,
+    # measured inside this very run.
     update_seconds = sum(h.update_seconds for h in runner.hooks
                          if isinstance(h, SoftLabelHook))
     return dict(method=name, seed=seed, accuracy=accuracy,
@@ -122,8 +124,8 @@ def summarise(results, methods):
 def markdown_table(rows, reference):
     lines = [
         f'| method | runs | test top-1 (%) | vs {reference} (pp) | '
-        f'train time (s) | time / {reference} | soft-label updates (% of '
-        'the rest of training) |',
+        f'train time (s) | time / {reference} | soft-label updates + '
+        'heatmaps (% of the rest of training) |',
         '|---|---|---|---|---|---|---|',
     ]
     for r in rows:

@@ -337,9 +337,11 @@ class SoftLabelHook(Hook):
     def update(self, runner, step: int) -> None:
         """Refresh ``S`` from the peers of the stage that ends at ``step``.
 
-        Its wall time is added to ``self.update_seconds`` (the cost COLAM
-        adds to a run, as tools/benchmark.py reports it).
+        Its wall time is added to ``self.update_seconds``, and so is the CPU
+        time of the heatmap it draws in a background thread: the cost COLAM
+        adds to a run, as tools/benchmark.py reports it.
         """
+        self._wait_for_png()  # one writer at a time; adds its CPU time
         start = time.perf_counter()
         if self.peer_mode == 'online':
             stats = self.head.peer_statistics or self._new_statistics()
@@ -406,7 +408,6 @@ class SoftLabelHook(Hook):
              for k, v in summary.items()},
             step=runner.iter + 1)
         if dist.is_main_process():
-            self._wait_for_png()  # one writer at a time
             self._png_writer = save_soft_label_history(
                 osp.join(runner.work_dir, 'soft_labels'),
                 f'{unit}_{step}', table.cpu().numpy(), classes)
@@ -417,6 +418,7 @@ class SoftLabelHook(Hook):
     def _wait_for_png(self) -> None:
         if self._png_writer is not None:
             self._png_writer.join()
+            self.update_seconds += self._png_writer.cpu_seconds
             self._png_writer = None
 
     # ------------------------------------------------------------ checkpoint
