@@ -31,13 +31,13 @@ def test_default_configs_put_hard_labels_first():
 def test_summary_against_hand_computation():
     results = [
         dict(method='hl', accuracy=90.0, train_seconds=100.0,
-             update_seconds=0.0),
+             update_seconds=0.0, heatmap_seconds=0.0),
         dict(method='hl', accuracy=92.0, train_seconds=110.0,
-             update_seconds=0.0),
+             update_seconds=0.0, heatmap_seconds=0.0),
         dict(method='colam', accuracy=93.0, train_seconds=104.0,
-             update_seconds=2.0),
+             update_seconds=2.0, heatmap_seconds=1.0),
         dict(method='colam', accuracy=94.0, train_seconds=106.0,
-             update_seconds=4.0),
+             update_seconds=4.0, heatmap_seconds=0.5),
     ]
     hl, colam = benchmark.summarise(results, ['hl', 'colam'])
     assert hl['acc_mean'] == 91.0 and hl['time_ratio'] == 1.0
@@ -45,9 +45,11 @@ def test_summary_against_hand_computation():
     assert colam['delta'] == pytest.approx(2.5)
     assert colam['time_ratio'] == pytest.approx(105.0 / 105.0)
     assert colam['update_overhead'] == pytest.approx(3.0 / 102.0)
+    assert colam['heatmap_overhead'] == pytest.approx(0.75 / 102.0)
     table = benchmark.markdown_table([hl, colam], 'hl')
     assert '| colam | 2 | 93.50 ± 0.71 | +2.50 |' in table
-    assert '| 2.94 |' in table
+    assert '| 1.000 | - | - |' in table  # hl: no updates, no heatmaps
+    assert '| 2.94 | 0.74 |' in table
 
 
 def test_end_to_end_on_fake_fashion_mnist(tmp_path, capsys):
@@ -65,6 +67,7 @@ def test_end_to_end_on_fake_fashion_mnist(tmp_path, capsys):
     assert len(saved['results']) == 4
     colam = [r for r in saved['results'] if r['method'] == 'colam']
     assert all(r['update_seconds'] > 0 for r in colam)
+    assert all(r['heatmap_seconds'] > 0 for r in colam)
     assert osp.isfile(osp.join(work_dir, 'colam', 'seed_1', 'soft_labels',
                                'epoch_3.npy'))
     assert osp.getsize(osp.join(work_dir, 'benchmark.png')) > 0

@@ -149,6 +149,7 @@ class SoftLabelHook(Hook):
         self._restored_statistics = None
         self._png_writer = None
         self.update_seconds = 0.0
+        self.heatmap_seconds = 0.0
 
     # ------------------------------------------------------------------ setup
     @staticmethod
@@ -337,11 +338,12 @@ class SoftLabelHook(Hook):
     def update(self, runner, step: int) -> None:
         """Refresh ``S`` from the peers of the stage that ends at ``step``.
 
-        Its wall time is added to ``self.update_seconds``, and so is the CPU
-        time of the heatmap it draws in a background thread: the cost COLAM
-        adds to a run, as tools/benchmark.py reports it.
+        Its wall time is added to ``self.update_seconds``, and the CPU time
+        of the heatmap it draws in a background thread to
+        ``self.heatmap_seconds``: the costs COLAM adds to a run, as
+        tools/benchmark.py reports them.
         """
-        self._wait_for_png()  # one writer at a time; adds its CPU time
+        self._wait_for_png()  # one writer at a time
         start = time.perf_counter()
         if self.peer_mode == 'online':
             stats = self.head.peer_statistics or self._new_statistics()
@@ -418,7 +420,7 @@ class SoftLabelHook(Hook):
     def _wait_for_png(self) -> None:
         if self._png_writer is not None:
             self._png_writer.join()
-            self.update_seconds += self._png_writer.cpu_seconds
+            self.heatmap_seconds += self._png_writer.cpu_seconds
             self._png_writer = None
 
     # ------------------------------------------------------------ checkpoint
