@@ -4,6 +4,8 @@ tests put this folder on ``PYTHONPATH`` of the processes they start).
 - :class:`DumpSoftLabelUpdates`: every rank writes what it saw at each soft
   label update (its S, its own peer statistics before the all-reduce, the
   reduced ones, its model weights, and in online mode its training logits).
+- :class:`Crash`: raises at a given iteration (registered on a runner by
+  the tests themselves).
 - :class:`PauseAfterIter`: stops at a given iteration so that a test can kill
   the process at a known point.
 - :class:`PoisonPeerLogits`: makes the peer pass return NaN/inf logits for the
@@ -102,6 +104,18 @@ class DumpSoftLabelUpdates(Hook):
             train_labels=torch.cat(self.labels).cpu().numpy())
         torch.save({k: v.cpu() for k, v in model.state_dict().items()},
                    name + '.pth')
+
+
+class Crash(Hook):
+    """Stop the run with an exception at a given iteration."""
+
+    def __init__(self, at_iter):
+        self.at_iter = at_iter
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        if runner.iter + 1 == self.at_iter:
+            raise KeyboardInterrupt('simulated crash')
 
 
 @HOOKS.register_module()

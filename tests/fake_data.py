@@ -38,6 +38,15 @@ def _write_idx(path, array):
         f.write(array.tobytes())
 
 
+def read_idx(path):
+    """Read an IDX file (as :func:`write_fashion_mnist` writes them) back
+    into a uint8 array."""
+    with open(path, 'rb') as f:
+        _, _, _, ndim = struct.unpack('>BBBB', f.read(4))
+        shape = struct.unpack('>' + 'I' * ndim, f.read(4 * ndim))
+        return np.frombuffer(f.read(), dtype=np.uint8).reshape(shape)
+
+
 def write_fashion_mnist(root, num_train=200, num_test=100, num_classes=10,
                         seed=0):
     """Write unpacked Fashion-MNIST IDX files, as MMPretrain's

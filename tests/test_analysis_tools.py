@@ -3,39 +3,23 @@ Fashion-MNIST images, 3 epochs, an update after epochs 1 and 2), each checked
 against an independent numpy computation or the runs' own outputs."""
 import csv
 import glob
-import importlib.util
 import json
 import os.path as osp
-import struct
 
 import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
+from fake_data import read_idx
 from runner_config import fashion_mnist_config
+from tool_runs import load_tool
 
 import mmcolam  # noqa: F401
 from mmcolam.analysis import representations as R
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 MEAN, STD = 72.94, 90.02
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
-
-
-def load_tool(name):
-    path = osp.join(ROOT, 'tools', 'analysis', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(f'analysis_{name}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def read_idx(path):
-    with open(path, 'rb') as f:
-        _, _, _, ndim = struct.unpack('>BBBB', f.read(4))
-        shape = struct.unpack('>' + 'I' * ndim, f.read(4 * ndim))
-        return np.frombuffer(f.read(), dtype=np.uint8).reshape(shape)
 
 
 def assert_png(path):
@@ -98,7 +82,7 @@ def colam_run(tmp_path_factory, one_thread):
 
 
 def test_soft_label_evolution(colam_run, tmp_path):
-    tool = load_tool('soft_label_evolution')
+    tool = load_tool('analysis/soft_label_evolution')
     out = str(tmp_path / 'evolution')
     tool.main([colam_run['work_dir'], '--out-dir', out])
     report = json.load(open(osp.join(out, 'soft_label_evolution.json')))
@@ -137,7 +121,7 @@ def test_representation_math_on_plain_tensors():
 
 
 def test_templates_vs_representations(colam_run, tmp_path):
-    tool = load_tool('templates_vs_representations')
+    tool = load_tool('analysis/templates_vs_representations')
     out = str(tmp_path / 'templates')
     checkpoints = [osp.join(colam_run['work_dir'], f'epoch_{e}.pth')
                    for e in (3, 1)]
@@ -219,7 +203,7 @@ def test_templates_vs_representations(colam_run, tmp_path):
 
 
 def test_expected_accuracy(colam_run, tmp_path):
-    tool = load_tool('expected_accuracy')
+    tool = load_tool('analysis/expected_accuracy')
     out = str(tmp_path / 'expected')
     rows = tool.main([colam_run['config'], colam_run['work_dir'], '--out-dir',
                       out, '--cfg-options', 'train_cfg.max_epochs=1',
@@ -239,7 +223,7 @@ def test_expected_accuracy(colam_run, tmp_path):
 
 
 def test_hyperparameter_grid(colam_run, tmp_path):
-    tool = load_tool('hyperparameter_grid')
+    tool = load_tool('analysis/hyperparameter_grid')
     out = str(tmp_path / 'grid')
     tool.main([colam_run['config'], '--intervals', '1', '--num-peers', '2',
                'all', '--out-dir', out, '--cfg-options',

@@ -15,6 +15,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from mmpretrain.registry import HOOKS, MODELS
 from mmpretrain.structures import DataSample
+from colam_test_hooks import Crash
 from runner_config import assert_finished_run, fashion_mnist_config
 
 import mmcolam  # noqa: F401  (registers the components)
@@ -257,18 +258,6 @@ def test_runner_trains_against_previous_epoch_predictions(tmp_path):
     losses = {'train/loss': runner.message_hub.get_scalar(
         'train/loss').current()}
     assert_finished_run(losses, runner.test())
-
-
-class Crash(Hook):
-    """Stop the run with an exception at a given iteration."""
-
-    def __init__(self, at_iter):
-        self.at_iter = at_iter
-
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
-                         outputs=None):
-        if runner.iter + 1 == self.at_iter:
-            raise KeyboardInterrupt('simulated crash')
 
 
 def test_resume_after_crash_gives_the_same_table(tmp_path):

@@ -3,11 +3,9 @@ that MMPretrain loads, infers and tests with, in an interpreter that never
 imports mmcolam, predicting exactly as the COLAM model."""
 import datetime
 import hashlib
-import importlib.util
 import json
 import os
 import os.path as osp
-import struct
 import subprocess
 import sys
 
@@ -17,7 +15,9 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
+from fake_data import read_idx
 from runner_config import fashion_mnist_config
+from tool_runs import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 MMPRETRAIN_TEST_TOOL = osp.join(
@@ -52,21 +52,6 @@ print('RESULT ' + json.dumps(dict(
     mmcolam_imported='mmcolam' in sys.modules,
     head=type(inferencer.model.head).__name__)))
 '''
-
-
-def load_publish_tool():
-    path = osp.join(ROOT, 'tools', 'publish_model.py')
-    spec = importlib.util.spec_from_file_location('publish_model', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def read_idx(path):
-    with open(path, 'rb') as f:
-        _, _, _, ndim = struct.unpack('>BBBB', f.read(4))
-        shape = struct.unpack('>' + 'I' * ndim, f.read(4 * ndim))
-        return np.frombuffer(f.read(), dtype=np.uint8).reshape(shape)
 
 
 @pytest.fixture(scope='module')
@@ -112,7 +97,7 @@ def colam_checkpoint(tmp_path_factory):
 @pytest.fixture(scope='module')
 def published(colam_checkpoint, tmp_path_factory):
     out_dir = str(tmp_path_factory.mktemp('published'))
-    paths = load_publish_tool().main(
+    paths = load_tool('publish_model').main(
         [colam_checkpoint['config'], colam_checkpoint['checkpoint'], out_dir])
     return paths
 
@@ -193,7 +178,7 @@ def test_mmpretrain_loads_it_without_mmcolam(colam_checkpoint, published,
 
 
 def test_rewrite_keeps_mmcolam_when_the_model_needs_it():
-    tool = load_publish_tool()
+    tool = load_tool('publish_model')
     cfg = Config.fromfile(osp.join(
         ROOT, 'configs', 'colam', 'smallconvnet_1xb128-colam_fashion-mnist.py'))
     new = tool.rewrite_config(cfg)
@@ -207,7 +192,7 @@ def test_rewrite_keeps_mmcolam_when_the_model_needs_it():
 
 
 def test_rewrite_keeps_other_imports_and_mixed_label_loss():
-    tool = load_publish_tool()
+    tool = load_tool('publish_model')
     cfg = Config(dict(
         model=dict(
             type='ImageClassifier',

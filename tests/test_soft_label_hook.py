@@ -13,6 +13,7 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from mmpretrain.structures import DataSample
+from colam_test_hooks import Crash
 from runner_config import fashion_mnist_config
 
 from mmcolam.engine.hooks.soft_label_hook import collate_peers
@@ -172,18 +173,6 @@ def test_online_update_is_softmax_of_mean_training_logits(tmp_path):
     assert sorted(os.listdir(history)) == [
         'epoch_1.npy', 'epoch_1.png', 'epoch_2.npy', 'epoch_2.png'
     ]
-
-
-class Crash(Hook):
-    """Stop the run with an exception at a given iteration."""
-
-    def __init__(self, at_iter):
-        self.at_iter = at_iter
-
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
-                         outputs=None):
-        if runner.iter + 1 == self.at_iter:
-            raise KeyboardInterrupt('simulated crash')
 
 
 @pytest.mark.parametrize('hook', [

@@ -102,13 +102,15 @@ def run_tool(args, log_path, timeout=240, **env):
 
 
 def load_tool(name):
-    """Import ``tools/<name>.py`` as a module (``tools/`` is not a package,
-    and ``test`` would be the standard library's)."""
+    """Import ``tools/<name>.py`` (``name`` may be ``analysis/<tool>``) as a
+    module (``tools/`` is not a package, and ``test`` would be the standard
+    library's)."""
     import importlib.util
     sys.path.insert(0, TOOLS)  # tools/test.py imports train
     try:
         spec = importlib.util.spec_from_file_location(
-            f'mmcolam_tools_{name}', osp.join(TOOLS, f'{name}.py'))
+            f'mmcolam_tools_{name.replace("/", "_")}',
+            osp.join(TOOLS, f'{name}.py'))
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
     finally:
