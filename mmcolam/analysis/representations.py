@@ -49,6 +49,17 @@ def template_distances(templates) -> np.ndarray:
     return pairwise_distances(normed, normed)
 
 
+def _class_members(features, labels, classes: Sequence[int]):
+    """Yield the rows of ``features`` of each class of ``classes`` in turn;
+    raise for a class with none."""
+    labels = np.asarray(labels)
+    for c in classes:
+        members = features[labels == c]
+        if len(members) == 0:
+            raise ValueError(f'class {c} has no sample among the features')
+        yield members
+
+
 def class_centroids(features, labels, classes: Sequence[int]) -> np.ndarray:
     """Centroid of each class's normalised representations, normalised in
     turn (so that it is compared with samples on the same unit sphere as the
@@ -57,14 +68,10 @@ def class_centroids(features, labels, classes: Sequence[int]) -> np.ndarray:
     Returns:
         np.ndarray: ``(len(classes), D)``, row ``i`` for ``classes[i]``.
     """
-    normed = l2_normalize(features)
-    labels = np.asarray(labels)
-    means = []
-    for c in classes:
-        members = normed[labels == c]
-        if len(members) == 0:
-            raise ValueError(f'class {c} has no sample among the features')
-        means.append(members.mean(axis=0))
+    means = [
+        members.mean(axis=0)
+        for members in _class_members(l2_normalize(features), labels, classes)
+    ]
     return l2_normalize(np.stack(means))
 
 
@@ -80,14 +87,10 @@ def average_distances(anchors, features, labels,
         mean of ``||a_i - x||`` over the samples ``x`` of ``classes[j]``.
     """
     anchors = l2_normalize(anchors)
-    normed = l2_normalize(features)
-    labels = np.asarray(labels)
-    columns = []
-    for c in classes:
-        members = normed[labels == c]
-        if len(members) == 0:
-            raise ValueError(f'class {c} has no sample among the features')
-        columns.append(pairwise_distances(anchors, members).mean(axis=1))
+    columns = [
+        pairwise_distances(anchors, members).mean(axis=1)
+        for members in _class_members(l2_normalize(features), labels, classes)
+    ]
     return np.stack(columns, axis=1)
 
 

@@ -39,6 +39,14 @@ def collate_peers(batch: Sequence[dict]) -> Tuple[dict, torch.Tensor]:
     Done in the loader's worker, so a batch crosses to the main process as
     two tensors; MMEngine's ``pseudo_collate`` sends two per sample, each
     through its own file-descriptor handshake (about 0.5 ms apiece).
+
+    Args:
+        batch (Sequence[dict]): Samples packed by ``PackInputs``, with
+            ``inputs`` and a single-label ``data_samples``.
+
+    Returns:
+        tuple[dict, Tensor]: ``dict(inputs=...)`` for the data preprocessor,
+        and the ``(N,)`` labels.
     """
     inputs = [sample['inputs'] for sample in batch]
     if all(x.shape == inputs[0].shape for x in inputs):
