@@ -11,8 +11,6 @@ Several processes: tools/dist_test.sh (torchrun) or tools/slurm_test.sh.
 """
 import argparse
 import copy
-import os
-import os.path as osp
 
 import mmengine
 from mmengine.config import Config, ConfigDict, DictAction
@@ -22,7 +20,9 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmcolam  # noqa: F401  (registers mmcolam's components)
-from train import setup_cpu_distributed  # tools/train.py, beside this file
+# tools/train.py, beside this file
+from train import (parse_with_launcher, set_launcher_and_work_dir,
+                   setup_cpu_distributed)
 
 
 def parse_args(argv=None):
@@ -62,28 +62,15 @@ def parse_args(argv=None):
         help="test-time augmentation: the config's tta_model and "
         'tta_pipeline, else the mean class score of the image and its '
         'horizontal flip')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
+    args = parse_with_launcher(parser, argv)
     if args.out_item is not None and args.out is None:
         parser.error('--out-item needs --out FILE')
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
 
 
 def merge_args(cfg, args):
     """Apply the command-line flags to the config."""
-    cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    set_launcher_and_work_dir(cfg, args)
     cfg.load_from = args.checkpoint
     cfg.resume = False
     if args.amp:

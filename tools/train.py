@@ -56,6 +56,13 @@ def parse_args(argv=None):
         nargs='+',
         action=DictAction,
         help='override settings of the config, key=value pairs')
+    return parse_with_launcher(parser, argv)
+
+
+def parse_with_launcher(parser, argv=None):
+    """Add ``--launcher`` and ``--local-rank`` to ``parser`` (as every
+    MMPretrain tool has them), parse ``argv``, and export ``LOCAL_RANK`` when
+    the launcher did not."""
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -70,12 +77,7 @@ def parse_args(argv=None):
 
 def merge_args(cfg, args):
     """Apply the command-line flags to the config."""
-    cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    set_launcher_and_work_dir(cfg, args)
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
@@ -102,6 +104,17 @@ def merge_args(cfg, args):
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     return cfg
+
+
+def set_launcher_and_work_dir(cfg, args):
+    """``cfg.launcher`` from ``--launcher``; ``cfg.work_dir`` from
+    ``--work-dir``, else the config's, else ``./work_dirs/<config name>``."""
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
 
 
 def setup_cpu_distributed(cfg):
