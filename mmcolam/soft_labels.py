@@ -23,12 +23,18 @@ def check_choice(name: str, value, allowed) -> None:
                          f'{", ".join(repr(a) for a in allowed)}')
 
 
-def check_temperature(temperature) -> float:
-    """Return ``temperature`` as a float, or raise if it is not > 0."""
+TEMPERATURE_RANGE = (0.01, 100.0)
+
+
+def check_temperature(temperature, name: str = 'temperature') -> float:
+    """Return ``temperature`` as a float, or raise if it is not a finite
+    number in ``TEMPERATURE_RANGE`` (outside it a run trains nothing or
+    overflows)."""
+    low, high = TEMPERATURE_RANGE
     if isinstance(temperature, bool) or not isinstance(
-            temperature, (int, float)) or not temperature > 0:
-        raise ValueError(f'temperature={temperature!r} must be a number > 0 '
-                         '(the paper recommends 1 to 2)')
+            temperature, (int, float)) or not low <= temperature <= high:
+        raise ValueError(f'{name}={temperature!r} must be a number in '
+                         f'[{low}, {high}] (the paper recommends 1 to 2)')
     return float(temperature)
 
 
@@ -174,6 +180,71 @@ def soft_labels_from_statistics(stats: PeerStatistics,
         true_class_not_top=not_top & keep if keep_true_class_top else
         torch.zeros(num_classes, dtype=torch.bool, device=rows.device))
     return new.to(previous.device, previous.dtype), report
+
+
+def off_diagonal_rows(rows: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+    """Rows of a soft-label table without their own class, renormalised.
+
+    Args:
+        rows (Tensor): ``(N, C)`` rows of ``S``.
+        classes (Tensor): ``(N,)`` the class each row belongs to.
+
+    Returns:
+        Tensor: ``(N, C)``, zero at each row's own class and summing to 1;
+        a row with no off-diagonal mass (hard labels, ``S = I``) becomes
+        uniform over the other ``C - 1`` classes.
+    """
+    num_classes = rows.size(1)
+    own = F.one_hot(classes, num_classes).bool()
+    off = rows.masked_fill(own, 0.)
+    total = off.sum(dim=1, keepdim=True)
+    uniform = (~own).to(rows.dtype) / max(num_classes - 1, 1)
+    return torch.where(total > 0, off / total.clamp(min=1e-30), uniform)
+
+
+def colam_targets(labels: torch.Tensor,
+                  table: torch.Tensor,
+                  smoothing: Optional[float] = None,
+                  hard_label_weight: float = 0.0) -> torch.Tensor:
+    """The training targets of COLAM for a batch.
+
+    - ``smoothing=None``, the paper's form (Eq. 4), with the hard-label weight
+      ``a``: ``target = a * y + (1 - a) * y @ S``.
+    - ``smoothing=eps``, the bounded form: ``target = (1 - eps) * y +
+      eps * y @ O``, where row c of ``O`` is row c of ``S`` without its own
+      class, renormalised (:func:`off_diagonal_rows`). The true class keeps
+      exactly ``1 - eps``, as with label smoothing; COLAM only learns where
+      the other ``eps`` goes. With ``S = I`` it is label smoothing that
+      spreads ``eps`` over the ``C - 1`` other classes.
+
+    Args:
+        labels (Tensor): ``(N,)`` class indices or ``(N, C)`` label scores
+            (Mixup/CutMix).
+        table (Tensor): ``(C, C)`` soft-label table ``S``.
+        smoothing (float, optional): eps. Defaults to None (the paper).
+        hard_label_weight (float): a, for the paper's form.
+            Defaults to 0.0.
+
+    Returns:
+        Tensor: ``(N, C)`` targets, each summing to 1.
+    """
+    num_classes = table.size(0)
+    if labels.ndim == 1:
+        hard = F.one_hot(labels, num_classes).to(table.dtype)
+        rows = table[labels]
+        if smoothing is not None:
+            rows = off_diagonal_rows(rows, labels)
+    else:
+        hard = labels.to(table.dtype)
+        rows = table
+        if smoothing is not None:
+            rows = off_diagonal_rows(table, torch.arange(
+                num_classes, device=table.device))
+        rows = hard @ rows
+    weight = hard_label_weight if smoothing is None else 1 - smoothing
+    if weight == 0:
+        return rows
+    return weight * hard + (1 - weight) * rows
 
 
 def soft_label_summary(table: torch.Tensor) -> Dict[str, float]:

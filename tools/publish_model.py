@@ -38,6 +38,7 @@ from mmengine.config import Config
 from mmengine.registry import Registry
 
 import mmcolam  # noqa: F401  (registers mmcolam's components)
+from mmcolam.engine.checkpoint_loading import load_checkpoint_file
 
 SOFT_LABEL_KEY = 'head.soft_labels'
 # COLAMHead's own arguments: LinearClsHead takes the others.
@@ -151,9 +152,9 @@ def publish(config: str, checkpoint: str, out_dir: str, name: str = None):
     paths as a dict."""
     cfg = Config.fromfile(config)
     new_cfg = rewrite_config(cfg)
-    # Our own training checkpoints: they hold the message hub and numpy
-    # objects, which torch >= 2.6 only loads with weights_only=False.
-    ckpt = torch.load(checkpoint, map_location='cpu', weights_only=False)
+    # Training checkpoints hold the message hub and numpy objects: load them
+    # with exactly those allowed, never with weights_only=False.
+    ckpt = load_checkpoint_file(checkpoint, map_location='cpu')
     state_dict = dict(ckpt.get('state_dict', ckpt))
     if SOFT_LABEL_KEY not in state_dict:
         raise KeyError(f'{checkpoint!r} has no {SOFT_LABEL_KEY!r} in its '

@@ -17,7 +17,8 @@ from mmpretrain.registry import HOOKS, TRANSFORMS
 from torch.utils.data import DataLoader, Subset
 
 from mmcolam.models.heads.colam_head import COLAMHead
-from mmcolam.soft_labels import (PeerStatistics, check_choice, draw_peers,
+from mmcolam.soft_labels import (PeerStatistics, check_choice,
+                                 check_temperature, draw_peers,
                                  soft_label_summary,
                                  soft_labels_from_statistics)
 from mmcolam.soft_label_history import save_soft_label_history
@@ -106,6 +107,8 @@ class SoftLabelHook(Hook):
             row. False restores the paper's behaviour. Defaults to True.
         momentum (float): ``S <- m * S + (1 - m) * S_new``, in [0, 1).
             Defaults to 0.0 (the paper).
+        label_temperature (float, optional): T of ``softmax(mean / T)`` in
+            the update. Defaults to None: the head's temperature (the paper).
         online_window (int, optional): In online mode, how many epochs
             (iterations) before each update to accumulate; None is one epoch
             (for iteration loops, one epoch's worth of iterations, at most
@@ -127,6 +130,7 @@ class SoftLabelHook(Hook):
                  only_correct: bool = False,
                  keep_true_class_top: bool = True,
                  momentum: float = 0.0,
+                 label_temperature: Optional[float] = None,
                  online_window: Optional[int] = None,
                  peer_pipeline: Optional[Sequence[dict]] = None,
                  peer_batch_size: Optional[int] = None):
@@ -138,6 +142,9 @@ class SoftLabelHook(Hook):
                 momentum, (int, float)) or not 0 <= momentum < 1:
             raise ValueError(f'momentum={momentum!r} must be a number in '
                              '[0, 1) (0 = the paper)')
+        if label_temperature is not None:
+            label_temperature = check_temperature(label_temperature,
+                                                  'label_temperature')
         _positive_int('online_window', online_window, allow_none=True)
         if online_window is not None and online_window > interval:
             raise ValueError(
@@ -151,6 +158,7 @@ class SoftLabelHook(Hook):
         self.only_correct = only_correct
         self.keep_true_class_top = keep_true_class_top
         self.momentum = float(momentum)
+        self.label_temperature = label_temperature
         self.online_window = online_window
         self.peer_pipeline = peer_pipeline
         self.peer_batch_size = peer_batch_size
@@ -361,7 +369,8 @@ class SoftLabelHook(Hook):
         stats.all_reduce()
         head = self.head
         table, report = soft_labels_from_statistics(
-            stats, head.soft_labels, head.temperature,
+            stats, head.soft_labels, self.label_temperature
+            or head.temperature,
             self.keep_true_class_top, self.momentum)
         dist.broadcast(table, src=0)  # bitwise identical on every rank
         head.soft_labels.copy_(table)

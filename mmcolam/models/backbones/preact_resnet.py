@@ -55,6 +55,11 @@ class PreActResNet(CifarBackbone):
         depth (int): 18 (blocks 2-2-2-2) or 34 (blocks 3-4-6-3); required,
             as in MMPretrain's ``ResNet``.
         in_channels (int): Channels of the input image. Defaults to 3.
+        base_channels (int): Channels of the stem and the first stage; the
+            stages have 1, 2, 4 and 8 times as many. Defaults to 64 (the
+            paper's networks); 8 gives the narrow PreActResNet-18 (176k
+            parameters) that fits a few thousand Fashion-MNIST images on a
+            CPU.
         out_indices (int | Sequence[int]): Stages whose outputs are returned,
             from 0 to 3 (negative indices count from the end).
             Defaults to ``(3, )``.
@@ -71,11 +76,11 @@ class PreActResNet(CifarBackbone):
     """
 
     arch_settings = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}
-    stage_channels = (64, 128, 256, 512)
 
     def __init__(self,
                  depth,
                  in_channels=3,
+                 base_channels=64,
                  out_indices=(3, ),
                  frozen_stages=-1,
                  init_cfg=CIFAR_INIT_CFG):
@@ -84,14 +89,20 @@ class PreActResNet(CifarBackbone):
             raise ValueError(f'PreActResNet: depth={depth!r} is not '
                              f'supported; choose one of '
                              f'{tuple(self.arch_settings)}')
-        num_stages = len(self.stage_channels)
+        if isinstance(base_channels, bool) or not isinstance(
+                base_channels, int) or base_channels <= 0:
+            raise ValueError(f'PreActResNet: base_channels={base_channels!r}'
+                             ' must be a positive integer, e.g. 64')
+        stage_channels = [base_channels * m for m in (1, 2, 4, 8)]
+        num_stages = len(stage_channels)
         self._set_stage_options(out_indices, frozen_stages, num_stages)
 
-        self.stem = nn.Conv2d(in_channels, 64, 3, padding=1, bias=False)
+        self.stem = nn.Conv2d(
+            in_channels, base_channels, 3, padding=1, bias=False)
         self.stages = nn.ModuleList()
-        channels = 64
+        channels = base_channels
         for index, (num_blocks, out_channels) in enumerate(
-                zip(self.arch_settings[depth], self.stage_channels)):
+                zip(self.arch_settings[depth], stage_channels)):
             stride = 1 if index == 0 else 2
             blocks = [PreActBlock(channels, out_channels, stride)]
             blocks += [

@@ -3,13 +3,13 @@ from typing import List, Optional
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from mmpretrain.evaluation.metrics import Accuracy
 from mmpretrain.models.heads import LinearClsHead
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from mmcolam.soft_labels import PeerStatistics, check_temperature
+from mmcolam.soft_labels import (PeerStatistics, check_temperature,
+                                 colam_targets)
 
 
 @MODELS.register_module()
@@ -18,10 +18,17 @@ class COLAMHead(LinearClsHead):
 
     The head owns ``soft_labels``, a ``(C, C)`` buffer whose row c is the
     soft label of every sample of class c; it starts as the identity (hard
-    labels) and is saved in checkpoints. Training uses paper Eq. 4: the loss
-    of ``cls_score / T`` against ``target = a * y + (1 - a) * y @ S``, where
-    ``y`` is the one-hot label or the mixed score built by Mixup/CutMix. With
-    the default loss this is ``-sum_j target_j log softmax_j(z / T)``.
+    labels) and is saved in checkpoints. Training is the loss of
+    ``cls_score / T`` against targets built from ``S`` and ``y``, the one-hot
+    label or the mixed score built by Mixup/CutMix (with the default loss,
+    ``-sum_j target_j log softmax_j(z / T)``, paper Eq. 4):
+
+    - ``smoothing=eps`` (default): ``target = (1 - eps) * y + eps * y @ O``,
+      where row c of ``O`` is row c of ``S`` without class c, renormalised:
+      label smoothing whose ``eps`` goes where COLAM learns the class is
+      confused, so a target is never softer than label smoothing's.
+    - ``smoothing=None``: the paper's ``target = a * y + (1 - a) * y @ S``
+      (``a = hard_label_weight``, 0 in the paper).
     Prediction is unchanged (softmax of the plain logits), so a trained model
     is an ordinary MMPretrain classifier.
 
@@ -32,10 +39,13 @@ class COLAMHead(LinearClsHead):
     Args:
         num_classes (int): Number of classes C.
         in_channels (int): Channels of the input feature.
-        temperature (float): T of paper Eq. 4, also used by the soft-label
-            update. Defaults to 2.0 (the paper recommends 1 to 2).
-        hard_label_weight (float): a in ``target = a*y + (1-a)*y@S``, in
-            [0, 1]. Defaults to 0.0 (the paper).
+        temperature (float): T of paper Eq. 4, also the soft-label update's
+            unless SoftLabelHook sets ``label_temperature``. Defaults to
+            2.0.
+        smoothing (float, optional): eps of the bounded form, in (0, 1);
+            None selects the paper's form. Defaults to None.
+        hard_label_weight (float): a of the paper's form, in [0, 1];
+            only with ``smoothing=None``. Defaults to 0.0 (the paper).
         soft_label_file (str, optional): A ``.npy`` ``(C, C)`` table of soft
             labels to train against, fixed (no SoftLabelHook needed), e.g. one
             that a COLAM run wrote to ``work_dir/soft_labels/``.
@@ -51,6 +61,7 @@ class COLAMHead(LinearClsHead):
                  num_classes: int,
                  in_channels: int,
                  temperature: float = 2.0,
+                 smoothing: Optional[float] = None,
                  hard_label_weight: float = 0.0,
                  soft_label_file: Optional[str] = None,
                  loss: dict = dict(
@@ -64,6 +75,18 @@ class COLAMHead(LinearClsHead):
             raise ValueError(f'hard_label_weight={hard_label_weight!r} must '
                              'be a number in [0, 1] (0 = the paper)')
         self.hard_label_weight = float(hard_label_weight)
+        if smoothing is not None:
+            if isinstance(smoothing, bool) or not isinstance(
+                    smoothing, (int, float)) or not 0 < smoothing < 1:
+                raise ValueError(f'smoothing={smoothing!r} must be a number '
+                                 'in (0, 1), or None for the paper\'s form')
+            if hard_label_weight:
+                raise ValueError(
+                    f'hard_label_weight={hard_label_weight!r} applies to the '
+                    f'paper\'s form only, but smoothing={smoothing!r}: set '
+                    'smoothing=None to use hard_label_weight')
+            smoothing = float(smoothing)
+        self.smoothing = smoothing
         self.register_buffer('soft_labels', torch.eye(num_classes))
         self.soft_label_file = soft_label_file
         if soft_label_file is not None:
@@ -75,19 +98,10 @@ class COLAMHead(LinearClsHead):
         self.peer_statistics: Optional[PeerStatistics] = None
 
     def soft_targets(self, labels: torch.Tensor) -> torch.Tensor:
-        """``a * y + (1 - a) * y @ S`` for hard labels ``(N,)`` or label
-        scores ``(N, C)``."""
-        table = self.soft_labels
-        if labels.ndim == 1:
-            soft = table[labels]
-            hard = F.one_hot(labels, self.num_classes).to(table.dtype)
-        else:
-            hard = labels.to(table.dtype)
-            soft = hard @ table
-        if self.hard_label_weight == 0:
-            return soft
-        return self.hard_label_weight * hard + \
-            (1 - self.hard_label_weight) * soft
+        """Targets for hard labels ``(N,)`` or label scores ``(N, C)``
+        (:func:`mmcolam.soft_labels.colam_targets`)."""
+        return colam_targets(labels, self.soft_labels, self.smoothing,
+                             self.hard_label_weight)
 
     def _get_loss(self, cls_score: torch.Tensor,
                   data_samples: List[DataSample], **kwargs) -> dict:

@@ -1,0 +1,5 @@
+# CS-KD (Yun et al. 2020), fitting regime: the SmallConvNet config's settings.
+_base_ = ['./preact-resnet18-w8_1xb64-hl_fashion-mnist.py']
+model = dict(head=dict(type='CSKDHead', temperature=4.0, lambda_cls=1.0))
+train_dataloader = dict(
+    sampler=dict(_delete_=True, type='ClassPairSampler', shuffle=True))

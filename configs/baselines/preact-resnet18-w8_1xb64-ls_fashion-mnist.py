@@ -1,0 +1,9 @@
+# Label smoothing, eps = 0.1 (Szegedy et al.), fitting regime.
+_base_ = ['./preact-resnet18-w8_1xb64-hl_fashion-mnist.py']
+model = dict(
+    head=dict(
+        loss=dict(
+            _delete_=True,
+            type='LabelSmoothLoss',
+            label_smooth_val=0.1,
+            mode='original')))

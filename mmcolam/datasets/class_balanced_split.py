@@ -1,0 +1,60 @@
+"""Hold out a class-balanced validation split from a training set."""
+from typing import Optional, Tuple
+
+import numpy as np
+
+
+def class_balanced_split(labels,
+                         val_size: int,
+                         seed: int = 0,
+                         train_size: Optional[int] = None
+                         ) -> Tuple[np.ndarray, np.ndarray]:
+    """Split training-sample indices into training and validation indices.
+
+    The validation split holds ``val_size / C`` random samples of every
+    class, drawn with ``seed``; the training split is the rest, in dataset
+    order, cut to its first ``train_size`` samples. The two never overlap and
+    the same labels and seed give the same split.
+
+    Args:
+        labels (array-like): ``(N,)`` class of every training sample.
+        val_size (int): Validation samples, a multiple of the number of
+            classes C (0: no validation split).
+        seed (int): Seed of the draw. Defaults to 0.
+        train_size (int, optional): Keep the first ``train_size`` of the
+            remaining samples. Defaults to None (all of them).
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: sorted training and validation
+        indices.
+    """
+    labels = np.asarray(labels, dtype=np.int64).reshape(-1)
+    num_classes = int(labels.max()) + 1 if len(labels) else 0
+    if isinstance(val_size, bool) or not isinstance(
+            val_size, (int, np.integer)) or val_size < 0 or \
+            (num_classes and val_size % num_classes):
+        raise ValueError(f'val_size={val_size!r} must be a multiple of the '
+                         f'{num_classes} classes (the same number per class)')
+    per_class = val_size // num_classes if num_classes else 0
+    counts = np.bincount(labels, minlength=num_classes)
+    if per_class and counts.min() <= per_class:
+        raise ValueError(
+            f'val_size={val_size} takes {per_class} samples of every class, '
+            f'but class {int(counts.argmin())} has only {counts.min()}: '
+            'leave at least one for training')
+    rng = np.random.default_rng(seed)
+    val = np.concatenate([
+        rng.choice(np.flatnonzero(labels == c), per_class, replace=False)
+        for c in range(num_classes)
+    ]) if per_class else np.zeros(0, dtype=np.int64)
+    val = np.sort(val)
+    train = np.setdiff1d(np.arange(len(labels)), val)
+    if train_size is not None:
+        if isinstance(train_size, bool) or not isinstance(
+                train_size, (int, np.integer)) or not \
+                0 < train_size <= len(train):
+            raise ValueError(
+                f'train_size={train_size!r} must be a positive integer of at '
+                f'most {len(train)} (the samples left after validation)')
+        train = train[:train_size]
+    return train, val
