@@ -21,8 +21,9 @@ def reference_loss(targets, temperature):
     return -(targets * np_log_softmax(LOGITS / temperature)).sum(1).mean()
 
 
-def make_head(temperature=2.0, hard_label_weight=0.0):
-    head = COLAMHead(3, 4, temperature=temperature,
+def make_head(temperature=2.0, hard_label_weight=0.0, smoothing=None):
+    """A head in the paper's form (``smoothing=None``) unless given eps."""
+    head = COLAMHead(3, 4, temperature=temperature, smoothing=smoothing,
                      hard_label_weight=hard_label_weight)
     head.soft_labels.copy_(torch.tensor(S, dtype=torch.float32))
     head.managed_by_hook = True
@@ -111,7 +112,8 @@ def test_training_without_hook_or_file_fails_clearly():
 def test_fixed_soft_label_file(tmp_path):
     path = str(tmp_path / 'S.npy')
     np.save(path, S)
-    head = COLAMHead(3, 4, temperature=1.0, soft_label_file=path)
+    head = COLAMHead(3, 4, temperature=1.0, smoothing=None,
+                     soft_label_file=path)
     np.testing.assert_allclose(head.soft_labels.numpy(), S, rtol=1e-6)
     labels = np.array([0, 1, 2, 1])
     assert loss_of(head, samples(labels)) == pytest.approx(
@@ -129,10 +131,73 @@ def test_soft_label_file_of_wrong_shape_is_rejected(tmp_path):
 
 
 @pytest.mark.parametrize('kwargs, pattern', [
-    (dict(temperature=0), 'temperature=0 must be a number > 0'),
+    (dict(temperature=0), r'temperature=0 must be a number in \[0.01, '),
     (dict(temperature=-1.0), 'temperature=-1.0'),
-    (dict(hard_label_weight=1.5), r'hard_label_weight=1.5 .*\[0, 1\]'),
+    (dict(temperature=float('inf')), 'temperature=inf'),
+    (dict(temperature=1e-40), 'temperature=1e-40'),
+    (dict(smoothing=None, hard_label_weight=1.5),
+     r'hard_label_weight=1.5 .*\[0, 1\]'),
+    (dict(smoothing=1.0), r'smoothing=1.0 must be a number in \(0, 1\)'),
+    (dict(smoothing=0.1, hard_label_weight=0.5), 'set smoothing=None'),
 ])
 def test_bad_options_are_rejected(kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):
         COLAMHead(3, 4, **kwargs)
+
+
+def bounded_targets(labels, eps):
+    """(1 - eps) * one-hot + eps * (row of S without its class, renormalised),
+    one sample at a time."""
+    out = []
+    for c in labels:
+        off = S[c].copy()
+        off[c] = 0
+        out.append((1 - eps) * np.eye(3)[c] + eps * off / off.sum())
+    return np.array(out)
+
+
+@pytest.mark.parametrize('eps, temperature', [(0.1, 1.0), (0.3, 2.0)])
+def test_bounded_form_matches_numpy(eps, temperature):
+    labels = np.array([0, 1, 2, 1])
+    expected = reference_loss(bounded_targets(labels, eps), temperature)
+    head = make_head(temperature, smoothing=eps)
+    assert loss_of(head, samples(labels)) == pytest.approx(expected,
+                                                           rel=1e-5)
+
+
+def test_bounded_form_mixes_rows_for_mixup_scores():
+    eps, lam = 0.2, 0.3
+    pairs = [(0, 1), (1, 2), (2, 2), (1, 0)]
+    scores = np.zeros((4, 3))
+    targets = []
+    for n, (a, b) in enumerate(pairs):
+        scores[n, a] += lam
+        scores[n, b] += 1 - lam
+        rows = bounded_targets([a, b], eps)
+        targets.append(lam * rows[0] + (1 - lam) * rows[1])
+    head = make_head(1.0, smoothing=eps)
+    assert loss_of(head, samples(scores=scores)) == pytest.approx(
+        reference_loss(np.array(targets), 1.0), rel=1e-5)
+
+
+def test_bounded_form_before_any_update_is_label_smoothing():
+    """S = I: eps spread over the C - 1 other classes, which is MMPretrain's
+    LabelSmoothLoss ('original' mode) with eps * C / (C - 1)."""
+    from mmpretrain.models.losses import LabelSmoothLoss
+    eps = 0.1
+    head = COLAMHead(3, 4, temperature=1.0, smoothing=eps)
+    head.managed_by_hook = True
+    labels = np.array([0, 1, 2, 1])
+    ls = LabelSmoothLoss(label_smooth_val=eps * 3 / 2, mode='original')
+    expected = ls(torch.tensor(LOGITS, dtype=torch.float32),
+                  torch.tensor(labels))
+    assert loss_of(head, samples(labels)) == pytest.approx(
+        expected.item(), rel=1e-5)
+
+
+def test_paper_switch_is_eq4_exactly():
+    """smoothing=None, hard_label_weight=0: -sum_j (y S)_j log softmax(z/T)."""
+    labels = np.array([2, 0, 1, 1])
+    head = make_head(2.0, smoothing=None)
+    assert loss_of(head, samples(labels)) == pytest.approx(
+        reference_loss(S[labels], 2.0), rel=1e-6)

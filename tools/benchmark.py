@@ -29,27 +29,14 @@ import glob
 import json
 import os
 import os.path as osp
-import re
-import time
 
-import numpy as np
-from mmengine.config import Config, DictAction
-from mmengine.hooks import Hook
-from mmengine.runner import Runner, TestLoop
-from mmpretrain.registry import DATASETS
+from mmengine.config import DictAction
 
-from mmcolam.datasets import class_balanced_split
-from mmcolam.engine.hooks import SoftLabelHook
+from mmcolam.analysis.benchmark import (markdown_table, method_name, plot,
+                                        run_once, summarise)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_PATTERN = 'configs/*/smallconvnet_1xb128-*_fashion-mnist.py'
-
-
-def method_name(config: str) -> str:
-    """``smallconvnet_1xb128-colam_fashion-mnist.py`` -> ``colam``."""
-    match = re.search(r'_\d+xb\d+-([^_]+)_', osp.basename(config))
-    return match.group(1) if match else osp.splitext(
-        osp.basename(config))[0]
 
 
 def default_configs():
@@ -61,168 +48,6 @@ def default_configs():
     ]
     # Hard labels first: the reference of every ratio.
     return sorted(configs, key=lambda c: method_name(c) != 'hl')
-
-
-class EpochProgress(Hook):
-    """Print one line per epoch, so a long benchmark shows it is alive."""
-
-    def __init__(self, prefix):
-        self.prefix = prefix
-
-    def after_train_epoch(self, runner):
-        loss = runner.message_hub.get_scalar('train/loss').current()
-        print(f'{self.prefix} epoch {runner.epoch + 1}/{runner.max_epochs} '
-              f'loss {loss:.4f}', flush=True)
-
-
-def split(dataset_cfg, args):
-    """Training and validation indices of the training set, or (None, None)
-    without ``--val-size`` and ``--train-subset``."""
-    if not args.val_size and not args.train_subset:
-        return None, None
-    dataset = DATASETS.build(dict(dataset_cfg, pipeline=[]))
-    return class_balanced_split(dataset.get_gt_labels(), args.val_size or 0,
-                                args.split_seed, args.train_subset)
-
-
-def evaluate(runner, dataset_cfg):
-    """Top-1 accuracy of the trained model on ``dataset_cfg``."""
-    loader = dict(runner.cfg.test_dataloader, dataset=dataset_cfg)
-    loop = TestLoop(runner, loader, dict(type='Accuracy', topk=(1, )))
-    return loop.run()['accuracy/top1']
-
-
-def run_once(method, config, overrides, seed, args, prefix):
-    """Train one (method, seed), evaluate it on its training images, the
-    validation split and the test set; return accuracies and times."""
-    cfg = Config.fromfile(config)
-    cfg.work_dir = osp.join(args.work_dir, method, f'seed_{seed}')
-    cfg.experiment_name = f'{method}_seed{seed}_{time.time_ns()}'
-    cfg.randomness = dict(seed=seed, deterministic=False)
-    cfg.log_level = 'WARNING'
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=10**9)
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=-1,
-                                        save_last=True)
-    # Time training alone: the evaluations run once, afterwards.
-    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
-    if args.epochs:
-        cfg.train_cfg.max_epochs = args.epochs
-    for options in (args.cfg_options, overrides):
-        if options:
-            cfg.merge_from_dict(options)
-    train_set = cfg.train_dataloader.dataset
-    train_idx, val_idx = split(train_set, args)
-    if train_idx is not None:
-        train_set.indices = train_idx.tolist()
-    runner = Runner.from_cfg(cfg)
-    runner.register_hook(EpochProgress(prefix), priority='VERY_LOW')
-    start = time.perf_counter()
-    runner.train()
-    train_seconds = time.perf_counter() - start
-    test_pipeline = cfg.test_dataloader.dataset.pipeline
-    result = dict(
-        method=method, seed=seed,
-        train_accuracy=evaluate(runner, dict(train_set,
-                                             pipeline=test_pipeline)),
-        val_accuracy=evaluate(runner, dict(
-            train_set, indices=val_idx.tolist(), pipeline=test_pipeline))
-        if val_idx is not None and len(val_idx) else None,
-        accuracy=runner.test()['accuracy/top1'],
-        train_seconds=train_seconds)
-    # The soft-label updates' own time and their heatmaps' CPU time,
-    # measured inside this very run.
-    hooks = [h for h in runner.hooks if isinstance(h, SoftLabelHook)]
-    result.update(update_seconds=sum(h.update_seconds for h in hooks),
-                  heatmap_seconds=sum(h.heatmap_seconds for h in hooks))
-    return result
-
-
-def mean_std(values):
-    values = np.array(values, dtype=float)
-    return values.mean(), values.std(ddof=1) if len(values) > 1 else 0.0
-
-
-def summarise(results, methods):
-    """Per method: train/validation/test accuracy (mean, std), the test and
-    validation differences and the time ratio to the reference (the first
-    method)."""
-    rows = []
-    reference = methods[0]
-    ref = [r for r in results if r['method'] == reference]
-    ref_acc = np.mean([r['accuracy'] for r in ref])
-    ref_val = np.mean([r['val_accuracy'] or 0 for r in ref])
-    ref_time = np.mean([r['train_seconds'] for r in ref])
-    for method in methods:
-        runs = [r for r in results if r['method'] == method]
-        acc_mean, acc_std = mean_std([r['accuracy'] for r in runs])
-        seconds = np.mean([r['train_seconds'] for r in runs])
-        update = np.mean([r['update_seconds'] for r in runs])
-        heatmap = np.mean([r['heatmap_seconds'] for r in runs])
-        row = dict(
-            method=method, runs=len(runs), acc_mean=acc_mean,
-            acc_std=acc_std, acc_min=min(r['accuracy'] for r in runs),
-            delta=acc_mean - ref_acc,
-            train_acc_mean=np.mean([r['train_accuracy'] for r in runs]),
-            seconds=seconds, time_ratio=seconds / ref_time,
-            update_overhead=update / (seconds - update),
-            heatmap_overhead=heatmap / (seconds - update))
-        if runs[0]['val_accuracy'] is not None:
-            val_mean, val_std = mean_std([r['val_accuracy'] for r in runs])
-            row.update(val_mean=val_mean, val_std=val_std,
-                       val_delta=val_mean - ref_val)
-        rows.append(row)
-    return rows
-
-
-def markdown_table(rows, reference):
-    has_val = 'val_mean' in rows[0]
-    val_head = f'val top-1 (%) | val vs {reference} (pp) | ' if has_val \
-        else ''
-    lines = [
-        f'| method | runs | train top-1 (%) | {val_head}test top-1 (%) | '
-        f'test vs {reference} (pp) | worst test (%) | train time (s) | '
-        f'time / {reference} | soft-label updates (% of the rest of '
-        'training) | heatmaps, background CPU (% of the rest of training) |',
-        '|---|---|---|' + ('---|---|' if has_val else '') +
-        '---|---|---|---|---|---|---|',
-    ]
-    for r in rows:
-        shares = [
-            f'{100 * r[k]:.2f}' if r[k] else '-'
-            for k in ('update_overhead', 'heatmap_overhead')
-        ]
-        val = (f"{r['val_mean']:.2f} ± {r['val_std']:.2f} | "
-               f"{r['val_delta']:+.2f} | ") if has_val else ''
-        lines.append(
-            f"| {r['method']} | {r['runs']} | {r['train_acc_mean']:.2f} | "
-            f"{val}{r['acc_mean']:.2f} ± {r['acc_std']:.2f} | "
-            f"{r['delta']:+.2f} | {r['acc_min']:.2f} | {r['seconds']:.1f} | "
-            f"{r['time_ratio']:.3f} | {shares[0]} | {shares[1]} |")
-    return '\n'.join(lines)
-
-
-def plot(rows, path):
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    names = [r['method'] for r in rows]
-    fig, (ax_acc, ax_time) = plt.subplots(
-        1, 2, figsize=(4 + 1.2 * len(rows), 4))
-    ax_acc.bar(names, [r['acc_mean'] for r in rows],
-               yerr=[r['acc_std'] for r in rows], capsize=4, color='tab:blue')
-    low = min(r['acc_mean'] - r['acc_std'] for r in rows)
-    high = max(r['acc_mean'] + r['acc_std'] for r in rows)
-    ax_acc.set_ylim(low - 1, high + 0.5)
-    ax_acc.set_ylabel('test top-1 accuracy (%), mean ± std')
-    ax_time.bar(names, [r['time_ratio'] for r in rows], color='tab:gray')
-    ax_time.axhline(1.0, color='black', linewidth=0.8)
-    ax_time.set_ylabel(f'training time / {names[0]}')
-    for ax in (ax_acc, ax_time):
-        ax.tick_params(axis='x', rotation=45)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def parse_args(argv=None):
@@ -287,7 +112,10 @@ def main(argv=None):
         for name, config, overrides in methods:
             prefix = f'[{len(results) + 1}/{total}] {name} seed {seed}'
             print(f'{prefix}: training {osp.relpath(config)}', flush=True)
-            result = run_once(name, config, overrides, seed, args, prefix)
+            result = run_once(
+                name, config, seed, args.work_dir,
+                dict(args.cfg_options or {}, **overrides), args.val_size,
+                args.split_seed, args.train_subset, args.epochs, prefix)
             val = result['val_accuracy']
             print(f"{prefix}: train {result['train_accuracy']:.2f}%, " +
                   (f'val {val:.2f}%, ' if val is not None else '') +
