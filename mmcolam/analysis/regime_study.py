@@ -1,0 +1,121 @@
+"""The regime study: where do soft labels help? Methods x networks x
+training-set sizes x seeds on Fashion-MNIST, each run by
+:func:`mmcolam.analysis.benchmark.run_once`, summarised per cell with
+training, validation and test accuracy."""
+import itertools
+import os.path as osp
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from mmcolam.analysis.benchmark import mean_std, run_once
+
+
+def cells(networks: Sequence[str], sizes: Sequence[int],
+          methods: Sequence[str], seeds: Sequence[int]) -> List[Dict]:
+    """Every (network, size, method, seed), seeds outermost so that a study
+    cut short still has whole seeds."""
+    return [
+        dict(network=n, size=s, method=m, seed=seed)
+        for seed, n, s, m in itertools.product(seeds, networks, sizes,
+                                               methods)
+    ]
+
+
+def run_cell(cell: Dict, config: str, work_dir: str,
+             cfg_options: Optional[Dict] = None, val_size: int = 1000) -> Dict:
+    """Train and evaluate one cell with one thread (in a worker process:
+    several run side by side); return the cell with its results."""
+    import torch
+    torch.set_num_threads(1)
+    name = f"{cell['network']}_{cell['size']}"
+    result = run_once(
+        cell['method'], config, cell['seed'], osp.join(work_dir, name),
+        cfg_options, val_size=val_size, train_subset=cell['size'],
+        prefix=f"{name} {cell['method']} seed {cell['seed']}")
+    return dict(cell, **result)
+
+
+def cell_key(cell: Dict) -> tuple:
+    return cell['network'], cell['size'], cell['method'], cell['seed']
+
+
+def summarise(results: Sequence[Dict], reference: str = 'hl') -> List[Dict]:
+    """Per (network, size, method): mean and std of train, validation and
+    test accuracy over seeds, the worst test accuracy, and the test and
+    validation differences to ``reference`` of the same network and size.
+    """
+    groups = {}
+    for r in results:
+        groups.setdefault((r['network'], r['size'], r['method']),
+                          []).append(r)
+    rows = []
+    for (network, size, method), runs in groups.items():
+        row = dict(network=network, size=size, method=method,
+                   runs=len(runs),
+                   train=np.mean([r['train_accuracy'] for r in runs]),
+                   test_min=min(r['accuracy'] for r in runs),
+                   seconds=np.mean([r['train_seconds'] for r in runs]))
+        row['test'], row['test_std'] = mean_std([r['accuracy']
+                                                 for r in runs])
+        row['val'], row['val_std'] = mean_std([r['val_accuracy']
+                                               for r in runs])
+        rows.append(row)
+    for row in rows:
+        ref = next((r for r in rows if r['method'] == reference and
+                    r['network'] == row['network'] and
+                    r['size'] == row['size']), None)
+        row['test_delta'] = row['test'] - ref['test'] if ref else np.nan
+        row['val_delta'] = row['val'] - ref['val'] if ref else np.nan
+    return rows
+
+
+def markdown_table(rows: Sequence[Dict], reference: str = 'hl') -> str:
+    lines = [
+        f'| network | train images | method | runs | train top-1 (%) | '
+        f'val top-1 (%) | val vs {reference} (pp) | test top-1 (%) | '
+        f'test vs {reference} (pp) | worst test (%) | train time (s) |',
+        '|---|---|---|---|---|---|---|---|---|---|---|'
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['network']} | {r['size']} | {r['method']} | {r['runs']} "
+            f"| {r['train']:.2f} | {r['val']:.2f} ± {r['val_std']:.2f} | "
+            f"{r['val_delta']:+.2f} | {r['test']:.2f} ± {r['test_std']:.2f} "
+            f"| {r['test_delta']:+.2f} | {r['test_min']:.2f} | "
+            f"{r['seconds']:.1f} |")
+    return '\n'.join(lines)
+
+
+def plot(rows: Sequence[Dict], path: str, reference: str = 'hl') -> None:
+    """One panel per network: test accuracy minus the reference's against
+    the training-set size, one line per method, with the std over seeds."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    networks = list(dict.fromkeys(r['network'] for r in rows))
+    methods = list(dict.fromkeys(r['method'] for r in rows))
+    fig, axes = plt.subplots(1, len(networks),
+                             figsize=(5.5 * len(networks), 4.2),
+                             squeeze=False)
+    for ax, network in zip(axes[0], networks):
+        for method in methods:
+            own = sorted((r for r in rows if r['network'] == network
+                          and r['method'] == method),
+                         key=lambda r: r['size'])
+            if not own:
+                continue
+            ax.errorbar([r['size'] for r in own],
+                        [r['test_delta'] for r in own],
+                        yerr=[r['test_std'] for r in own], marker='o',
+                        capsize=3, label=method)
+        ax.axhline(0, color='black', linewidth=0.8)
+        ax.set_xscale('log')
+        ax.set_title(network)
+        ax.set_xlabel('training images')
+        ax.set_ylabel(f'test top-1 minus {reference} (pp)')
+    axes[0][-1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

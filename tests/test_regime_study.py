@@ -1,0 +1,66 @@
+"""tools/analysis/regime_study.py: the summary arithmetic, and a tiny study
+on fake Fashion-MNIST that is resumed from its results file."""
+import json
+import os.path as osp
+
+import numpy as np
+import pytest
+from fake_data import write_fashion_mnist
+from tool_runs import load_tool
+
+from mmcolam.analysis import regime_study as R
+
+
+def result(network, size, method, seed, train, val, test):
+    return dict(network=network, size=size, method=method, seed=seed,
+                train_accuracy=train, val_accuracy=val, accuracy=test,
+                train_seconds=10.0)
+
+
+def test_summary_against_hand_computation():
+    results = [
+        result('net', 1000, 'hl', 0, 100.0, 80.0, 81.0),
+        result('net', 1000, 'hl', 1, 100.0, 82.0, 83.0),
+        result('net', 1000, 'colam', 0, 99.0, 83.0, 84.0),
+        result('net', 1000, 'colam', 1, 97.0, 85.0, 86.0),
+        result('net', 2000, 'hl', 0, 100.0, 90.0, 90.0),
+    ]
+    rows = {(r['size'], r['method']): r for r in R.summarise(results)}
+    colam = rows[(1000, 'colam')]
+    assert colam['train'] == 98.0 and colam['test'] == 85.0
+    assert colam['test_std'] == pytest.approx(np.sqrt(2.0))
+    assert colam['test_delta'] == pytest.approx(3.0)
+    assert colam['val_delta'] == pytest.approx(3.0)
+    assert colam['test_min'] == 84.0
+    assert rows[(2000, 'hl')]['test_delta'] == 0.0
+    table = R.markdown_table(list(rows.values()))
+    assert '| net | 1000 | colam | 2 | 98.00 | 84.00 ± 1.41 | +3.00 | ' \
+        '85.00 ± 1.41 | +3.00 | 84.00 |' in table
+
+
+def test_cells_put_seeds_outermost():
+    cells = R.cells(['a'], [1, 2], ['hl', 'ls'], [0, 1])
+    assert len(cells) == 8
+    assert [c['seed'] for c in cells] == [0] * 4 + [1] * 4
+
+
+def test_tiny_study_end_to_end_and_resume(tmp_path, capsys):
+    data_root = write_fashion_mnist(str(tmp_path / 'fm'), num_train=300)
+    tool = load_tool('analysis/regime_study')
+    argv = [
+        '--networks', 'smallconvnet', '--sizes', '100', '--methods', 'hl',
+        'colam', '--seeds', '0', '--val-size', '50', '--jobs', '1',
+        '--work-dir', str(tmp_path / 'study'), '--cfg-options',
+        'train_cfg.max_epochs=4', 'train_dataloader.batch_size=50',
+        f'train_dataloader.dataset.data_root={data_root}',
+        f'test_dataloader.dataset.data_root={data_root}'
+    ]
+    rows = tool.main(argv)
+    assert sorted(r['method'] for r in rows) == ['colam', 'hl']
+    saved = json.load(open(tmp_path / 'study' / 'results.json'))
+    assert len(saved) == 2
+    assert osp.getsize(tmp_path / 'study' / 'regime_study.png') > 0
+    # Started again, it finds both runs and trains nothing.
+    again = tool.main(argv)
+    assert '2 runs found' in capsys.readouterr().out
+    assert [r['test'] for r in again] == [r['test'] for r in rows]

@@ -1,0 +1,109 @@
+"""The regime study: methods x networks x training-set sizes x seeds on
+Fashion-MNIST, with training, validation and test accuracy.
+
+Usage:
+    python tools/analysis/regime_study.py [--networks N ...] [--sizes S ...]
+        [--methods M ...] [--seeds 0 1 2] [--val-size 1000] [--jobs 2]
+        [--work-dir work_dirs/regime_study] [--cfg-options K=V ...]
+
+A method M of network N is the config ``configs/*/N_1xb*-M_fashion-mnist.py``.
+Every run holds out the same class-balanced ``--val-size`` images (split seed
+0) and trains on the first S of the others. ``--jobs`` runs that many
+trainings at once, one thread each. Results are appended to
+``results.json`` as runs end, and a study started again skips the runs it
+finds there. Writes ``regime_study.md`` and ``regime_study.png``.
+"""
+import argparse
+import glob
+import json
+import multiprocessing
+import os
+import os.path as osp
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+from mmengine.config import DictAction
+
+from mmcolam.analysis import regime_study as R
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def config_of(network, method):
+    pattern = osp.join(ROOT, 'configs', '*',
+                       f'{network}_1xb*-{method}_fashion-mnist.py')
+    found = sorted(glob.glob(pattern))
+    if len(found) != 1:
+        raise SystemExit(f'--networks {network} --methods {method}: '
+                         f'{len(found)} configs match {pattern}')
+    return found[0]
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--networks', nargs='+',
+                        default=['smallconvnet', 'preact-resnet18-w8'])
+    parser.add_argument('--sizes', type=int, nargs='+',
+                        default=[1000, 2000, 5000])
+    parser.add_argument('--methods', nargs='+', default=[
+        'hl', 'ls', 'cskd', 'ols', 'pskd', 'colam-paper', 'colam'])
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--val-size', type=int, default=1000)
+    parser.add_argument('--jobs', type=int, default=2)
+    parser.add_argument('--work-dir', default='work_dirs/regime_study')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='overrides applied to every config')
+    args = parser.parse_args(argv)
+    if args.jobs <= 0:
+        parser.error(f'--jobs={args.jobs}: use 1 or more')
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    configs = {(n, m): config_of(n, m) for n in args.networks
+               for m in args.methods}
+    os.makedirs(args.work_dir, exist_ok=True)
+    results_path = osp.join(args.work_dir, 'results.json')
+    results = json.load(open(results_path)) if osp.isfile(
+        results_path) else []
+    done = {R.cell_key(r) for r in results}
+    todo = [c for c in R.cells(args.networks, args.sizes, args.methods,
+                               args.seeds) if R.cell_key(c) not in done]
+    print(f'{len(done)} runs found in {results_path}, {len(todo)} to go, '
+          f'{args.jobs} at a time', flush=True)
+    start = time.perf_counter()
+    context = multiprocessing.get_context('spawn')
+    with ProcessPoolExecutor(args.jobs, mp_context=context) as pool:
+        futures = {
+            pool.submit(R.run_cell, c, configs[(c['network'], c['method'])],
+                        args.work_dir, args.cfg_options, args.val_size): c
+            for c in todo
+        }
+        for count, future in enumerate(as_completed(futures), 1):
+            result = future.result()
+            results.append(result)
+            with open(results_path, 'w') as f:
+                json.dump(results, f, indent=1)
+            elapsed = time.perf_counter() - start
+            print(f"[{count}/{len(todo)}] {result['network']} "
+                  f"{result['size']} {result['method']} seed "
+                  f"{result['seed']}: train {result['train_accuracy']:.2f}%, "
+                  f"val {result['val_accuracy']:.2f}%, test "
+                  f"{result['accuracy']:.2f}% ({elapsed / 60:.1f} min, about "
+                  f'{elapsed / count * (len(todo) - count) / 60:.0f} min '
+                  'left)', flush=True)
+    wanted = {R.cell_key(c) for c in R.cells(args.networks, args.sizes,
+                                             args.methods, args.seeds)}
+    rows = R.summarise([r for r in results if R.cell_key(r) in wanted])
+    table = R.markdown_table(rows)
+    with open(osp.join(args.work_dir, 'regime_study.md'), 'w') as f:
+        f.write(table + '\n')
+    R.plot(rows, osp.join(args.work_dir, 'regime_study.png'))
+    print(table)
+    print(f'written to {args.work_dir}/regime_study.{{md,png}}')
+    return rows
+
+
+if __name__ == '__main__':
+    main()
