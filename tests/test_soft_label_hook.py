@@ -269,3 +269,37 @@ def test_heatmap_seconds_count_each_heatmap_once(tmp_path, monkeypatch):
     # Two updates (after epochs 1 and 2), two heatmaps.
     assert hook.heatmap_seconds == 200.0
     assert 0 < hook.update_seconds < wall
+
+
+def test_online_sums_are_in_every_checkpoint_the_schedule_saves(tmp_path):
+    """Iteration loop, saves at iterations 5, 15, 25 (interval 10 from
+    save_begin 5), an update at 20 from the window 11-20: iter_15.pth holds
+    the window's sums, and a run resumed from it gives the same S at 20."""
+    def config(name):
+        cfg = colam_config(tmp_path / name, hook=dict(
+            interval=20, peer_mode='online', online_window=10))
+        cfg['train_cfg'] = dict(by_epoch=False, max_iters=30)
+        cfg['log_processor'] = dict(by_epoch=False)
+        cfg['default_hooks']['checkpoint'] = dict(
+            type='CheckpointHook', by_epoch=False, interval=10, save_begin=5)
+        return cfg
+
+    straight = build(config('straight'))
+    straight.train()
+    work_dir = straight.work_dir
+    assert sorted(f for f in os.listdir(work_dir) if f.endswith('.pth')) \
+        == ['iter_15.pth', 'iter_25.pth', 'iter_30.pth', 'iter_5.pth']
+    checkpoint = torch.load(osp.join(work_dir, 'iter_15.pth'),
+                            weights_only=False)
+    stats = checkpoint['soft_label_peer_statistics']
+    assert stats[:, 10].sum() == 5 * 20  # iterations 11-15, 20 images each
+    expected = np.load(osp.join(work_dir, 'soft_labels', 'iter_20.npy'))
+
+    resumed_cfg = config('resumed')
+    resumed_cfg.update(resume=True,
+                       load_from=osp.join(work_dir, 'iter_15.pth'))
+    resumed = build(resumed_cfg)
+    resumed.train()
+    np.testing.assert_array_equal(
+        np.load(osp.join(resumed.work_dir, 'soft_labels', 'iter_20.npy')),
+        expected)

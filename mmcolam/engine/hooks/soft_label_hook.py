@@ -326,10 +326,23 @@ class SoftLabelHook(Hook):
                          data_batch=None,
                          outputs=None) -> None:
         if not self.by_epoch:
-            step = runner.iter + 1
-            due = any(not h.by_epoch and step % h.interval == 0
-                      for h in self.checkpoint_hooks)
-            self._after_step(runner, step, checkpoint_due=due)
+            self._after_step(runner, runner.iter + 1,
+                             checkpoint_due=self._save_due(runner))
+
+    def _save_due(self, runner) -> bool:
+        """Whether a CheckpointHook may save after this iteration, by its own
+        schedule (``interval`` from ``save_begin``, ``save_last``, and
+        ``save_best`` after a validation), so that every rank gathers the
+        online sums before it does."""
+        loop = runner.train_loop
+        step = runner.iter + 1
+        validates = runner.val_loop is not None and step >= loop.val_begin \
+            and (step % loop.val_interval == 0 or step == loop.max_iters)
+        return any(
+            h.every_n_train_iters(runner, h.interval, h.save_begin)
+            or (h.save_last and h.is_last_train_iter(runner))
+            or (h.save_best is not None and validates)
+            for h in self.checkpoint_hooks if not h.by_epoch)
 
     def _after_step(self, runner, step: int, checkpoint_due: bool) -> None:
         if step % self.interval == 0 and step < self.max_steps:
@@ -442,7 +455,11 @@ class SoftLabelHook(Hook):
 
     # ------------------------------------------------------------ checkpoint
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        if getattr(self, '_consolidated', False):
+        # One process holds all its sums; several gathered them on rank 0
+        # when a save was due (_save_due; every epoch end).
+        single = dist.get_world_size() == 1
+        if self.head.peer_statistics is not None and (
+                single or getattr(self, '_consolidated', False)):
             checkpoint[CHECKPOINT_KEY] = \
                 self.head.peer_statistics.table.cpu().clone()
 
