@@ -138,10 +138,16 @@ def test_two_process_resample_peers(runs):
                 local[:, NUM_CLASSES],
                 np.bincount(labels[shard], minlength=NUM_CLASSES))
             # ... and summed exactly its shard's logits, computed again here
-            # from that rank's weights (the BN running statistics of the
-            # ranks differ: DDP does not broadcast buffers).
+            # from that rank's weights, whose BN running statistics are rank
+            # 0's (broadcast before the peer pass: DDP does not).
             state = torch.load(
                 tmp / 'dumps' / f'rank{rank}_epoch{epoch}.pth')
+            rank0_state = torch.load(
+                tmp / 'dumps' / f'rank0_epoch{epoch}.pth')
+            for name in ('backbone.layers.1.running_mean',
+                         'backbone.layers.1.running_var'):
+                torch.testing.assert_close(state[name], rank0_state[name],
+                                           rtol=0, atol=0)
             logits = peer_logits(cfg, state, dataset, shard)
             expected = np.stack([
                 logits[labels[shard] == c].sum(0) for c in range(NUM_CLASSES)

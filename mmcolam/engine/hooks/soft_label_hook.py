@@ -396,6 +396,12 @@ class SoftLabelHook(Hook):
         peers = draw_peers(self.labels, self.head.num_classes, self.num_peers,
                            [runner.seed or 0, step])
         rank, world_size = dist.get_dist_info()
+        if world_size > 1:
+            # DDP leaves each rank its own BatchNorm running statistics, and
+            # checkpoints hold rank 0's: run every rank's peers through rank
+            # 0's, so that a resumed run computes the same S.
+            for buffer in model.buffers():
+                dist.broadcast(buffer, src=0)
         train_loader = runner.train_dataloader
         loader = DataLoader(
             Subset(self.peer_dataset, peers[rank::world_size].tolist()),
