@@ -6,6 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
+from mmcolam.soft_labels import check_temperature
 from .utils import (check_label_shape, check_loss_options, get_reduction,
                     is_finite_real, reduce_weighted_loss)
 
@@ -103,17 +104,12 @@ class TfKDRegLoss(nn.Module):
         if not is_finite_real(alpha) or not 0 <= alpha <= 1:
             raise ValueError(f'TfKDRegLoss: alpha={alpha!r} must be a number '
                              'in [0, 1]')
-        if not is_finite_real(temperature) or temperature <= 0:
-            raise ValueError(f'TfKDRegLoss: temperature={temperature!r} must '
-                             'be a finite number > 0')
+        check_temperature(temperature, 'TfKDRegLoss: temperature')
         if not is_finite_real(correct_prob) or not 0 < correct_prob <= 1:
             raise ValueError(f'TfKDRegLoss: correct_prob={correct_prob!r} '
                              'must be a probability in (0, 1]')
-        if not is_finite_real(student_temperature) \
-                or student_temperature <= 0:
-            raise ValueError('TfKDRegLoss: '
-                             f'student_temperature={student_temperature!r} '
-                             'must be a finite number > 0')
+        check_temperature(student_temperature,
+                          'TfKDRegLoss: student_temperature')
         if not is_finite_real(kl_weight) or kl_weight < 0:
             raise ValueError(f'TfKDRegLoss: kl_weight={kl_weight!r} must be '
                              'a finite number >= 0')
