@@ -183,3 +183,16 @@ def test_hostile_checkpoint_is_refused_by_publish_model(hostile, trained,
     with pytest.raises(pickle.UnpicklingError, match='refused to load'):
         publish_model.publish(config, path, str(tmp_path / 'out'))
     assert not marker.exists()
+
+
+def test_truncated_checkpoint_is_named_on_resume(trained, tmp_path):
+    work_dir, cfg = trained
+    data = (work_dir / 'epoch_1.pth').read_bytes()
+    truncated = tmp_path / 'epoch_1.pth'
+    truncated.write_bytes(data[:len(data) // 2])
+    cfg = dict(cfg, work_dir=str(tmp_path / 'resumed'), resume=True,
+               load_from=str(truncated),
+               experiment_name='checkpoint_loading_truncated')
+    with pytest.raises(RuntimeError, match='epoch_1.pth: cannot read this '
+                       'checkpoint, it is truncated'):
+        Runner.from_cfg(Config(cfg)).train()

@@ -63,6 +63,7 @@ def load_checkpoint_file(filename, map_location=None):
     Raises:
         FileNotFoundError: ``filename`` is not a file.
         pickle.UnpicklingError: the file would run or build anything else.
+        RuntimeError: the file is truncated or not a torch file.
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
@@ -77,6 +78,11 @@ def load_checkpoint_file(filename, map_location=None):
                 'should not (a pickle can run any code). If you trust the '
                 'file, see "Loading a trusted older checkpoint" in the '
                 f'README. torch says: {error}') from None
+        except (RuntimeError, OSError, EOFError) as error:
+            raise RuntimeError(
+                f'{filename}: cannot read this checkpoint, it is truncated or '
+                'not a torch file (an interrupted save or copy?): use an '
+                f'earlier checkpoint. torch says: {error}') from None
 
 
 if digit_version(torch.__version__) >= digit_version('2.6.0'):
