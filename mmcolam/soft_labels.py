@@ -97,25 +97,34 @@ class PeerStatistics:
         # below would run, and round the class sums, in float16/bfloat16.
         with torch.autocast(self.table.device.type, enabled=False):
             outputs = outputs.detach().float()
-            if targets.ndim == 1:
-                weights = F.one_hot(targets.long(), self.num_classes).float()
-            else:
-                weights = targets.detach().float()
             values = outputs.softmax(dim=1) if self.statistic == 'probs' \
                 else outputs
             finite = torch.isfinite(values).all(dim=1)
             # Non-finite peers are counted apart (their classes keep their
-            # previous row) and zeroed, so that one NaN does not spread
-            # through the matrix product to every class.
-            self.table[:, -1] += weights.T @ (~finite).float()
+            # previous row) and zeroed, so that one NaN does not spread to
+            # other classes.
+            values = torch.cat(
+                [torch.where(finite.unsqueeze(1), values, 0.),
+                 torch.ones_like(values[:, :1])], dim=1)
+            if targets.ndim == 1:
+                # Hard labels: add each row to its class, O(N C).
+                classes = targets.long()
+                keep = finite
+                if self.only_correct:
+                    keep = keep & (outputs.argmax(dim=1) == classes)
+                self.table[:, -1].index_add_(0, classes, (~finite).float())
+                self.table[:, :-1].index_add_(0, classes,
+                                              values * keep.unsqueeze(1))
+                return
+            # Label scores (Mixup/CutMix): a sample counts towards class c
+            # with weight targets[n, c].
+            weights = targets.detach().float()
             keep = finite
             if self.only_correct:
                 keep = keep & (outputs.argmax(dim=1)
                                == weights.argmax(dim=1))
-            values = torch.where(finite.unsqueeze(1), values, 0.)
-            weights = weights * keep.unsqueeze(1)
-            self.table[:, :-1] += weights.T @ torch.cat(
-                [values, torch.ones_like(values[:, :1])], dim=1)
+            self.table[:, -1] += weights.T @ (~finite).float()
+            self.table[:, :-1] += (weights * keep.unsqueeze(1)).T @ values
 
     def all_reduce(self) -> None:
         """Sum the statistics of every rank in place (no-op if not

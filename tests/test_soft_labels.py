@@ -163,3 +163,22 @@ def test_draw_peers_takes_k_random_samples_per_class_reproducibly():
 def test_bad_statistic_is_rejected_with_choices():
     with pytest.raises(ValueError, match=r"statistic='mean'.*'logits'"):
         PeerStatistics(3, 'mean')
+
+
+def test_hard_label_sums_against_a_loop_at_many_classes():
+    """index_add_ for hard labels (no C x C x N one-hot product) gives each
+    class the sum of its samples' logits, counted by a plain loop."""
+    generator = torch.Generator().manual_seed(0)
+    num_classes = 300
+    logits = torch.randn(64, num_classes, generator=generator)
+    labels = torch.randint(0, num_classes, (64, ), generator=generator)
+    stats = PeerStatistics(num_classes)
+    stats.update(logits, labels)
+    sums = np.zeros((num_classes, num_classes))
+    counts = np.zeros(num_classes)
+    for x, c in zip(logits.numpy(), labels.numpy()):
+        sums[c] += x
+        counts[c] += 1
+    np.testing.assert_allclose(stats.sums.numpy(), sums, rtol=1e-6,
+                               atol=1e-6)
+    np.testing.assert_array_equal(stats.counts.numpy(), counts)

@@ -430,17 +430,20 @@ class SoftLabelHook(Hook):
         for reason, mask in report.items():
             kept = torch.nonzero(mask).flatten().tolist()
             if kept:
+                listed = f'{kept[:10]}' if len(kept) <= 10 else \
+                    f'{kept[:10]} and {len(kept) - 10} more'
                 # The step makes every update's message new: MMEngine's
                 # logger drops a warning identical to an earlier one.
                 runner.logger.warning(
-                    f'SoftLabelHook: after {unit} {step}, classes {kept} keep '
-                    f'their previous soft label: {KEPT_REASONS[reason]}')
+                    f'SoftLabelHook: after {unit} {step}, classes {listed} '
+                    f'keep their previous soft label: {KEPT_REASONS[reason]}')
         summary = soft_label_summary(table)
-        summary['rows_kept'] = float(sum(m.sum().item()
-                                         for m in report.values()))
+        rows_kept = int(sum(m.sum().item() for m in report.values()))
         runner.logger.info(
-            f'SoftLabelHook: soft labels updated after {unit} {step}: ' +
-            ', '.join(f'{k}={v:.4f}' for k, v in summary.items()))
+            f'SoftLabelHook: soft labels after {unit} {step} '
+            f'({self.head.num_classes - rows_kept} rows updated, {rows_kept} '
+            'kept): ' + ', '.join(f'{k}={v:.4f}' for k, v in summary.items()))
+        summary['rows_kept'] = rows_kept
         runner.visualizer.add_scalars(
             {f'soft_labels/{k}': v
              for k, v in summary.items()},
