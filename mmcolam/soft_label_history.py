@@ -7,6 +7,11 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+#: Above this many classes no heatmap is drawn: a C x C image is unreadable
+#: and costly (at ImageNet-21k, minutes of CPU and tens of GiB per update);
+#: the ``.npy`` table and the logged scalars remain.
+HEATMAP_MAX_CLASSES = 100
+
 
 def plot_soft_labels(table: np.ndarray,
                      path: str,
@@ -32,8 +37,14 @@ def plot_soft_labels(table: np.ndarray,
     fig = Figure(figsize=(size + 1.5, size))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    image = ax.imshow(table, cmap='viridis', vmin=0, interpolation='nearest')
+    # One colour scale for every update, so that epochs compare by colour.
+    image = ax.imshow(table, cmap='viridis', vmin=0, vmax=1,
+                      interpolation='nearest')
     fig.colorbar(image, ax=ax, label='probability mass')
+    if num_classes <= 20:
+        for (row, col), mass in np.ndenumerate(table):
+            ax.text(col, row, f'{mass:.2f}', ha='center', va='center',
+                    fontsize=6, color='white' if mass < 0.5 else 'black')
     ax.set_xlabel('class of the mass')
     ax.set_ylabel('true class (row = its soft label)')
     if classes is not None and num_classes <= 30:
@@ -74,16 +85,20 @@ def save_soft_label_history(
         directory: str,
         name: str,
         table: np.ndarray,
-        classes: Optional[Sequence[str]] = None) -> HeatmapWriter:
+        classes: Optional[Sequence[str]] = None
+) -> Optional[HeatmapWriter]:
     """Save ``table`` as ``directory/name.npy`` now, and its heatmap as
-    ``directory/name.png`` in a background thread, off the training path.
+    ``directory/name.png`` in a background thread, off the training path
+    (only up to :data:`HEATMAP_MAX_CLASSES` classes).
 
     Returns:
-        HeatmapWriter: the started PNG writer; ``join()`` it before
-        relying on the PNG.
+        HeatmapWriter | None: the started PNG writer (``join()`` it before
+        relying on the PNG), or None when no heatmap is drawn.
     """
     os.makedirs(directory, exist_ok=True)
     np.save(osp.join(directory, f'{name}.npy'), table)
+    if table.shape[0] > HEATMAP_MAX_CLASSES:
+        return None
     writer = HeatmapWriter(table, osp.join(directory, f'{name}.png'),
                            classes,
                            f'soft labels after {name.replace("_", " ")}')
