@@ -17,7 +17,7 @@ setup(
     long_description=open('README.md').read(),
     long_description_content_type='text/markdown',
     packages=find_packages(include=['mmcolam', 'mmcolam.*']),
-    python_requires='>=3.8',
+    python_requires='>=3.10',
     # Ranges a user on another machine may use; requirements/runtime.txt pins
     # the stack this project is verified on.
     install_requires=[

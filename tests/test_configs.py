@@ -28,6 +28,7 @@ import contextlib
 import copy
 import functools
 import glob
+import inspect
 import math
 import os
 import os.path as osp
@@ -315,8 +316,18 @@ def expected_loss(model, inputs, logits, labels, disturbed=None):
     if isinstance(head, COLAMHead):
         if not (isinstance(loss, CrossEntropyLoss) and loss.use_soft):
             return None
-        alpha = head.hard_label_weight
-        target = alpha * one_hot + (1 - alpha) * one_hot @ head.soft_labels
+        table = head.soft_labels
+        if head.smoothing is None:  # the paper's form, hard-label weight a
+            alpha = head.hard_label_weight
+            target = alpha * one_hot + (1 - alpha) * one_hot @ table
+        else:  # (1 - eps) y + eps y O, O: S off its diagonal, renormalised
+            off_diagonal = 1 - torch.eye(num_classes)
+            off = table * off_diagonal
+            total = off.sum(1, keepdim=True)
+            off = torch.where(total > 0, off / total,
+                              off_diagonal / (num_classes - 1))
+            eps = head.smoothing
+            target = (1 - eps) * one_hot + eps * one_hot @ off
         log_q = (logits / head.temperature).log_softmax(dim=1)
         return -(target * log_q).sum(1).mean() * loss.loss_weight
     if isinstance(head, CSKDHead):
@@ -516,11 +527,13 @@ def test_config_follows_conventions(name):
         'cp': ('LinearClsHead', 'ConfidencePenaltyLoss'),
         'dl': ('LinearClsHead', 'DisturbLabelLoss'),
         'colam': ('COLAMHead', 'CrossEntropyLoss'),
+        'colam-paper': ('COLAMHead', 'CrossEntropyLoss'),
         'cskd': ('CSKDHead', 'CrossEntropyLoss'),
     }
+    is_colam = method in ('colam', 'colam-paper')
     if method in expected_heads:
         assert (head.type, loss) == expected_heads[method]
-        assert bool(hooks) == (method == 'colam')
+        assert bool(hooks) == is_colam
     if method == 'hl':
         assert not head.loss.get('use_soft', False)
     if method == 'ls':
@@ -533,11 +546,16 @@ def test_config_follows_conventions(name):
     if head.type == 'COLAMHead':
         assert head.loss.get('use_soft') is True
     if method in expected_heads:
-        assert name.startswith('colam/') == (method == 'colam')
-    if method == 'colam':
+        assert name.startswith('colam/') == is_colam
+    if method == 'colam-paper':  # the paper's target, without the guard
+        assert head.smoothing is None and head.get('hard_label_weight',
+                                                   0) == 0
+        assert hooks[0].keep_true_class_top is False
+    if is_colam:
         # The paper's recommendations (Section 5.3): T in [1, 2], K >= 5
         # (None: every sample of the class), a stage shorter than the run.
-        assert 1 <= head.temperature <= 2
+        default = inspect.signature(COLAMHead).parameters['temperature']
+        assert 1 <= head.get('temperature', default.default) <= 2
         (hook, ) = hooks
         num_peers = hook.get('num_peers', 100)
         assert num_peers is None or num_peers >= 5

@@ -2,8 +2,10 @@
 # machinery as in smallconvnet_1xb128-ols_fashion-mnist.py, which explains it.
 _base_ = ['./preact-resnet18-w8_1xb64-hl_fashion-mnist.py']
 model = dict(
-    head=dict(type='COLAMHead',
+    head=dict(
+        type='COLAMHead',
         temperature=1.0,
+        smoothing=None,
         hard_label_weight=0.5,
         loss=dict(type='CrossEntropyLoss', use_soft=True)))
 custom_hooks = [
@@ -13,5 +15,6 @@ custom_hooks = [
         peer_mode='online',
         statistic='probs',
         only_correct=True,
-        keep_true_class_top=False)
+        keep_true_class_top=False,
+        label_temperature=None)
 ]

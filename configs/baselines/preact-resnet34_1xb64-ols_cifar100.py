@@ -8,6 +8,7 @@ model = dict(
     head=dict(
         type='COLAMHead',
         temperature=1.0,
+        smoothing=None,
         hard_label_weight=0.5,
         loss=dict(type='CrossEntropyLoss', use_soft=True, loss_weight=1.0)))
 custom_hooks = [
@@ -17,5 +18,6 @@ custom_hooks = [
         peer_mode='online',
         statistic='probs',
         only_correct=True,
-        keep_true_class_top=False)
+        keep_true_class_top=False,
+        label_temperature=None)
 ]

@@ -8,5 +8,9 @@ model = dict(
         smoothing=None,
         loss=dict(type='CrossEntropyLoss', use_soft=True)))
 custom_hooks = [
-    dict(type='SoftLabelHook', interval=5, keep_true_class_top=False)
+    dict(
+        type='SoftLabelHook',
+        interval=5,
+        keep_true_class_top=False,
+        label_temperature=None)
 ]

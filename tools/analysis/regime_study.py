@@ -11,7 +11,8 @@ Every run holds out the same class-balanced ``--val-size`` images (split seed
 0) and trains on the first S of the others. ``--jobs`` runs that many
 trainings at once, one thread each. Results are appended to
 ``results.json`` as runs end, and a study started again skips the runs it
-finds there. Writes ``regime_study.md`` and ``regime_study.png``.
+finds there (``--report-only`` summarises them without training). Writes
+``regime_study.md`` and ``regime_study.png``.
 """
 import argparse
 import glob
@@ -44,12 +45,14 @@ def parse_args(argv=None):
     parser.add_argument('--networks', nargs='+',
                         default=['smallconvnet', 'preact-resnet18-w8'])
     parser.add_argument('--sizes', type=int, nargs='+',
-                        default=[1000, 2000, 5000])
+                        default=[1000, 2000, 4000])
     parser.add_argument('--methods', nargs='+', default=[
         'hl', 'ls', 'cskd', 'ols', 'pskd', 'colam-paper', 'colam'])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--val-size', type=int, default=1000)
     parser.add_argument('--jobs', type=int, default=2)
+    parser.add_argument('--report-only', action='store_true',
+                        help='train nothing: summarise the runs found')
     parser.add_argument('--work-dir', default='work_dirs/regime_study')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='overrides applied to every config')
@@ -68,8 +71,10 @@ def main(argv=None):
     results = json.load(open(results_path)) if osp.isfile(
         results_path) else []
     done = {R.cell_key(r) for r in results}
-    todo = [c for c in R.cells(args.networks, args.sizes, args.methods,
-                               args.seeds) if R.cell_key(c) not in done]
+    todo = [] if args.report_only else [
+        c for c in R.cells(args.networks, args.sizes, args.methods,
+                           args.seeds) if R.cell_key(c) not in done
+    ]
     print(f'{len(done)} runs found in {results_path}, {len(todo)} to go, '
           f'{args.jobs} at a time', flush=True)
     start = time.perf_counter()

@@ -40,10 +40,10 @@ class COLAMHead(LinearClsHead):
         num_classes (int): Number of classes C.
         in_channels (int): Channels of the input feature.
         temperature (float): T of paper Eq. 4, also the soft-label update's
-            unless SoftLabelHook sets ``label_temperature``. Defaults to
-            2.0.
+            unless SoftLabelHook sets ``label_temperature``. Defaults to 1.0
+            (the paper recommends 1 to 2 and uses 2 in our paper configs).
         smoothing (float, optional): eps of the bounded form, in (0, 1);
-            None selects the paper's form. Defaults to None.
+            None selects the paper's form. Defaults to 0.1.
         hard_label_weight (float): a of the paper's form, in [0, 1];
             only with ``smoothing=None``. Defaults to 0.0 (the paper).
         soft_label_file (str, optional): A ``.npy`` ``(C, C)`` table of soft
@@ -60,8 +60,8 @@ class COLAMHead(LinearClsHead):
     def __init__(self,
                  num_classes: int,
                  in_channels: int,
-                 temperature: float = 2.0,
-                 smoothing: Optional[float] = None,
+                 temperature: float = 1.0,
+                 smoothing: Optional[float] = 0.1,
                  hard_label_weight: float = 0.0,
                  soft_label_file: Optional[str] = None,
                  loss: dict = dict(
