@@ -138,8 +138,9 @@ class RecordTrainingLogits(Hook):
 class CheckOnlineUpdate(Hook):
     priority = 'LOW'
 
-    def __init__(self, recorder):
+    def __init__(self, recorder, temperature=TEMPERATURE):
         self.recorder = recorder
+        self.temperature = temperature
         self.checked = 0
 
     def after_train_epoch(self, runner):
@@ -153,8 +154,22 @@ class CheckOnlineUpdate(Hook):
             [logits[labels == c].mean(0) for c in range(10)])
         np.testing.assert_allclose(
             runner.model.head.soft_labels.numpy(),
-            softmax_rows(means / TEMPERATURE), rtol=1e-4, atol=1e-6)
+            softmax_rows(means / self.temperature), rtol=1e-4, atol=1e-6)
         self.checked += 1
+
+
+@pytest.mark.parametrize('label_temperature, expected', [(3.0, 3.0),
+                                                         (None, 1.5)])
+def test_update_uses_the_label_temperature_else_the_heads(
+        tmp_path, label_temperature, expected):
+    recorder = RecordTrainingLogits()
+    check = CheckOnlineUpdate(recorder, temperature=expected)
+    cfg = colam_config(tmp_path, hook=dict(
+        peer_mode='online', label_temperature=label_temperature))
+    cfg['model']['head']['temperature'] = 1.5
+    runner = build(cfg, [recorder, check])
+    runner.train()
+    assert check.checked == 2
 
 
 def test_online_update_is_softmax_of_mean_training_logits(tmp_path):
