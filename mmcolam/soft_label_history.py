@@ -13,6 +13,24 @@ import numpy as np
 HEATMAP_MAX_CLASSES = 100
 
 
+def load_table(path: str) -> np.ndarray:
+    """Read a soft-label table from a ``.npy`` file as float64, or raise a
+    ValueError that names the file and what is wrong with it."""
+    try:
+        table = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:
+        raise ValueError(f'{path!r} is not a readable .npy file (truncated, '
+                         f'or not saved by numpy.save?): {error}') from None
+    if not isinstance(table, np.ndarray):
+        raise ValueError(f'{path!r} holds several arrays (.npz): save one '
+                         '(C, C) table with numpy.save')
+    if not (np.issubdtype(table.dtype, np.floating)
+            or np.issubdtype(table.dtype, np.integer)):
+        raise ValueError(f'{path!r} holds {table.dtype} values: a soft-label '
+                         'table holds real numbers')
+    return table.astype(np.float64)
+
+
 def plot_soft_labels(table: np.ndarray,
                      path: str,
                      classes: Optional[Sequence[str]] = None,

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from mmcolam.analysis.figures import new_figure
+from mmcolam.soft_label_history import load_table
 from mmcolam.soft_labels import soft_label_summary
 
 HISTORY_FILE = re.compile(r'^(epoch|iter)_(\d+)\.npy$')
@@ -45,7 +46,7 @@ def load_soft_label_history(directory: str) -> List[Dict]:
                 'file: SoftLabelHook writes epoch_<N>.npy or iter_<N>.npy; '
                 'move other .npy files out of the folder')
         path = osp.join(directory, file)
-        table = np.load(path).astype(np.float64)
+        table = load_table(path)
         if table.ndim != 2 or table.shape[0] != table.shape[1]:
             raise ValueError(f'{path!r} holds an array of shape '
                              f'{table.shape}, not a (C, C) soft-label table')

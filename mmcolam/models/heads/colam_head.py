@@ -8,6 +8,7 @@ from mmpretrain.models.heads import LinearClsHead
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
+from mmcolam.soft_label_history import load_table
 from mmcolam.soft_labels import (PeerStatistics, check_temperature,
                                  colam_targets)
 
@@ -137,7 +138,7 @@ class COLAMHead(LinearClsHead):
 
 def load_soft_label_file(path: str, num_classes: int) -> torch.Tensor:
     """Load and check a ``(C, C)`` soft-label table saved with numpy."""
-    table = np.load(path)
+    table = load_table(path)
     if table.shape != (num_classes, num_classes):
         raise ValueError(
             f'soft_label_file={path!r} holds a table of shape {table.shape}, '
@@ -148,4 +149,4 @@ def load_soft_label_file(path: str, num_classes: int) -> torch.Tensor:
         raise ValueError(
             f'soft_label_file={path!r} is not a table of soft labels: every '
             'entry must be finite and >= 0 and every row must sum to 1')
-    return torch.from_numpy(np.asarray(table, dtype=np.float32))
+    return torch.from_numpy(table.astype(np.float32))
