@@ -152,3 +152,50 @@ def test_sigkill_then_resume_matches_uninterrupted_run(
     for key in final:  # S and every weight, bit for bit
         torch.testing.assert_close(final[key], expected[key], rtol=0,
                                    atol=0, msg=key)
+
+
+def dist_train(config_path, work_dir, log, *args, **env):
+    return start_tool([
+        'bash', osp.join(TOOLS, 'dist_train.sh'), config_path, 2,
+        '--work-dir', work_dir, *args
+    ], log, **env)
+
+
+def test_two_process_sigkill_then_resume_matches_uninterrupted_run(
+        tmp_path):
+    """DDP with 2 gloo processes (5 iterations per epoch and rank), resample
+    peers, updates after epochs 1-3; both ranks are killed in the middle of
+    epoch 3. The resumed run's peers go through rank 0's BatchNorm buffers
+    (what the checkpoint holds) as the uninterrupted run's do, so S and
+    every weight end bit for bit the same."""
+    config_path = config(tmp_path, dict(interval=1, num_peers=5), 4)
+    logs = {name: str(tmp_path / f'{name}.log')
+            for name in ('straight', 'killed', 'resumed')}
+    straight_dir = str(tmp_path / 'straight')
+    killed_dir = str(tmp_path / 'killed')
+    marker = str(tmp_path / 'paused')
+    straight = dist_train(config_path, straight_dir, logs['straight'])
+    killed = dist_train(config_path, killed_dir, logs['killed'],
+                        COLAM_TEST_PAUSE_AFTER_ITER=12,
+                        COLAM_TEST_PAUSE_MARKER=marker)
+    try:
+        finish(straight, logs['straight'])
+        wait_for(marker, killed, logs['killed'])
+        time.sleep(2)  # both ranks reach the pause
+    finally:
+        stop(killed)
+    assert sorted(p for p in os.listdir(killed_dir) if p.endswith('.pth')) \
+        == ['epoch_1.pth', 'epoch_2.pth']
+    resumed = dist_train(config_path, killed_dir, logs['resumed'],
+                         '--resume')
+    finish(resumed, logs['resumed'])
+    for epoch in (1, 2, 3):
+        name = osp.join('soft_labels', f'epoch_{epoch}.npy')
+        np.testing.assert_array_equal(
+            np.load(osp.join(killed_dir, name)),
+            np.load(osp.join(straight_dir, name)))
+    final = load_state(killed_dir, 4)['state_dict']
+    expected = load_state(straight_dir, 4)['state_dict']
+    for key in final:  # S and every weight, bit for bit
+        torch.testing.assert_close(final[key], expected[key], rtol=0,
+                                   atol=0, msg=key)
