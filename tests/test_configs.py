@@ -53,6 +53,7 @@ from mmengine.runner import Runner
 
 import mmcolam  # noqa: F401  (registers mmcolam's components)
 import unchecked_cifar  # noqa: F401  (registers the test-only datasets)
+from mmcolam.engine.hooks import SoftLabelHook
 from mmcolam.models.classifiers import LabelRefinery
 from mmcolam.models.heads import COLAMHead, CSKDHead
 from mmcolam.models.losses import ConfidencePenaltyLoss, DisturbLabelLoss
@@ -362,16 +363,22 @@ def expected_loss(model, inputs, logits, labels, disturbed=None):
     return -(target * log_p).sum(1).mean() * loss.loss_weight
 
 
-def expected_soft_labels(logits, labels, previous, temperature, hook_cfg):
+def expected_soft_labels(logits, labels, previous, head_temperature,
+                         hook_cfg):
     """Independent recomputation of a soft-label update (paper Alg. 1 lines
     9-14, Eq. 6, with mmcolam's options): row c becomes softmax of the mean
-    peer logit of class c over T (or the normalised mean probability), kept
+    peer logit of class c over T (the hook's label_temperature, else the
+    head's temperature) or the normalised mean probability, kept
     when the class has no peers or, with the guard, when the new row would
     not give its own class the largest mass."""
     statistic = hook_cfg.get('statistic', 'logits')
     only_correct = hook_cfg.get('only_correct', False)
     guard = hook_cfg.get('keep_true_class_top', True)
     momentum = hook_cfg.get('momentum', 0.0)
+    temperature = hook_cfg.get(
+        'label_temperature',
+        inspect.signature(SoftLabelHook).parameters['label_temperature'].
+        default) or head_temperature
     new = previous.clone().double()
     logits = logits.double()
     for c in range(previous.size(0)):
@@ -752,8 +759,9 @@ def test_small_config_trains_one_step(name, fake_roots, tmp_path):
                                hook.only_correct)
         stats.update(logits, labels)
         previous = head.soft_labels.clone()
+        label_temperature = hook.label_temperature or head.temperature
         table, _ = soft_labels_from_statistics(
-            stats, previous, head.temperature, hook.keep_true_class_top,
+            stats, previous, label_temperature, hook.keep_true_class_top,
             hook.momentum)
         torch.testing.assert_close(
             table,
@@ -766,7 +774,7 @@ def test_small_config_trains_one_step(name, fake_roots, tmp_path):
         stats = PeerStatistics(head.num_classes, hook.statistic)
         stats.update(logits, labels)
         unguarded, _ = soft_labels_from_statistics(stats, previous,
-                                                   head.temperature, False,
+                                                   label_temperature, False,
                                                    0.)
         torch.testing.assert_close(
             unguarded,

@@ -15,6 +15,5 @@ custom_hooks = [
         peer_mode='online',
         statistic='probs',
         only_correct=True,
-        keep_true_class_top=False,
-        label_temperature=None)
+        keep_true_class_top=False)
 ]
