@@ -76,7 +76,7 @@ MMPRETRAIN_CONFIGS = osp.join(
 SMALL_DATASETS = {
     'CIFAR10': 'UncheckedCIFAR10',
     'CIFAR100': 'UncheckedCIFAR100',
-    'FashionMNIST': 'FashionMNIST',
+    'FashionMNISTGz': 'FashionMNISTGz',  # reads the unpacked fake files
 }
 # The COLAM configs that run end to end through the Runner: one network per
 # data set (the other SoftLabelHook configs get a single step and update).
@@ -96,7 +96,7 @@ DATA_NAMES = {
     'CUB': 'CUB-200-2011',
     'FGVCAircraft': 'FGVC-Aircraft',
     'DTD': 'DTD',
-    'FashionMNIST': 'Fashion-MNIST',
+    'FashionMNISTGz': 'Fashion-MNIST',
 }
 NAME = re.compile(r'^(?P<model>[^_]+)_(?P<gpus>\d+)xb(?P<batch>\d+)'
                   r'-(?P<method>[^_]+)_(?P<data>[^_]+)\.py$')
@@ -253,7 +253,7 @@ def fake_roots(tmp_path_factory):
     return {
         'CIFAR10': write_cifar(str(root / 'cifar10'), 10, 20, 10),
         'CIFAR100': write_cifar(str(root / 'cifar100'), 100, 200, 20),
-        'FashionMNIST': write_fashion_mnist(str(root / 'fashion_mnist')),
+        'FashionMNISTGz': write_fashion_mnist(str(root / 'fashion_mnist')),
     }
 
 
@@ -745,7 +745,7 @@ def test_small_config_trains_one_step(name, fake_roots, tmp_path):
     dataset, indices = train_samples_of(cfg, 2)
     batch = pseudo_collate([dataset[i] for i in indices])
     assert batch['inputs'][0].shape[-2:] == \
-        ((28, 28) if dataset_type(cfg) == 'FashionMNIST' else (32, 32))
+        ((28, 28) if dataset_type(cfg) == 'FashionMNISTGz' else (32, 32))
     hooks = soft_label_hooks(cfg)
     if hooks:
         # What SoftLabelHook.before_run does (no Runner here); building the

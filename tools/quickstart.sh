@@ -9,7 +9,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup_env.sh
-.venv/bin/python tools/prepare_fashion_mnist.py
 exec .venv/bin/python tools/benchmark.py \
     configs/baselines/preact-resnet18-w8_1xb64-hl_fashion-mnist.py \
     configs/baselines/preact-resnet18-w8_1xb64-ls_fashion-mnist.py \
