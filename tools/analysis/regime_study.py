@@ -101,6 +101,8 @@ def main(argv=None):
     wanted = {R.cell_key(c) for c in R.cells(args.networks, args.sizes,
                                              args.methods, args.seeds)}
     rows = R.summarise([r for r in results if R.cell_key(r) in wanted])
+    rows.sort(key=lambda r: (args.networks.index(r['network']), r['size'],
+                             args.methods.index(r['method'])))
     table = R.markdown_table(rows)
     with open(osp.join(args.work_dir, 'regime_study.md'), 'w') as f:
         f.write(table + '\n')
