@@ -87,6 +87,9 @@ def markdown_table(rows: Sequence[Dict], reference: str = 'hl') -> str:
     return '\n'.join(lines)
 
 
+FLOOR = -5.0  # pp: the lowest difference a regime-study panel shows
+
+
 def plot(rows: Sequence[Dict], path: str, reference: str = 'hl') -> None:
     """One panel per network: test accuracy minus the reference's against
     the training-set size, one line per method, with the std over seeds."""
@@ -100,16 +103,26 @@ def plot(rows: Sequence[Dict], path: str, reference: str = 'hl') -> None:
                              figsize=(5.5 * len(networks), 4.2),
                              squeeze=False)
     for ax, network in zip(axes[0], networks):
+        # A method far below the others (the paper's form collapses) would
+        # flatten every other line: the axis stops at FLOOR, the legend
+        # gives its lowest point.
+        low = min(r['test_delta'] - r['test_std'] for r in rows
+                  if r['network'] == network)
+        floor = max(low, FLOOR)
         for method in methods:
             own = sorted((r for r in rows if r['network'] == network
                           and r['method'] == method),
                          key=lambda r: r['size'])
             if not own:
                 continue
+            lowest = min(r['test_delta'] for r in own)
+            label = method if lowest >= floor else \
+                f'{method} (off scale, down to {lowest:.1f})'
             ax.errorbar([r['size'] for r in own],
                         [r['test_delta'] for r in own],
                         yerr=[r['test_std'] for r in own], marker='o',
-                        capsize=3, label=method)
+                        capsize=3, label=label)
+        ax.set_ylim(floor - 0.2, None)
         ax.axhline(0, color='black', linewidth=0.8)
         ax.set_xscale('log')
         ax.set_title(network)
