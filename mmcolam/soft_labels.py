@@ -53,6 +53,11 @@ class PeerStatistics:
             score). Defaults to False.
         device (torch.device, optional): Where to keep the sums.
             Defaults to None (CPU).
+
+    ``samples_left`` (None: no limit) stops counting after that many more
+    samples: the online mode sets it at each epoch start to this rank's share
+    of the dataset, so the repeated samples a ``DefaultSampler`` pads the
+    epoch with are not counted twice.
     """
 
     def __init__(self,
@@ -66,6 +71,7 @@ class PeerStatistics:
         self.only_correct = only_correct
         self.table = torch.zeros(
             num_classes, num_classes + 2, dtype=torch.float32, device=device)
+        self.samples_left: Optional[int] = None
 
     @property
     def sums(self) -> torch.Tensor:
@@ -92,6 +98,10 @@ class PeerStatistics:
                 scores (Mixup/CutMix); a sample counts towards class c with
                 weight ``targets[n, c]``.
         """
+        if self.samples_left is not None:
+            outputs = outputs[:self.samples_left]
+            targets = targets[:self.samples_left]
+            self.samples_left -= len(outputs)
         # Sum in float32 even under autocast (online mode under AMP calls
         # this inside the training forward pass), where the matrix products
         # below would run, and round the class sums, in float16/bfloat16.

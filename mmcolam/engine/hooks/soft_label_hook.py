@@ -7,7 +7,7 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 import torch
 from mmengine import dist
-from mmengine.dataset import Compose
+from mmengine.dataset import Compose, DefaultSampler
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.optim import AmpOptimWrapper
@@ -83,7 +83,8 @@ class SoftLabelHook(Hook):
       mode through the test pipeline (no augmentation), sharded across ranks.
     - ``'online'``: no extra pass; the detached logits of the training
       forward passes of the last ``online_window`` epochs (iterations) of the
-      stage are accumulated, with mixed labels weighting their classes.
+      stage are accumulated, with mixed labels weighting their classes, each
+      sample once an epoch (not the repeats a ``DefaultSampler`` pads with).
 
     Each update writes ``S`` to ``work_dir/soft_labels/`` (``.npy`` and a
     heatmap ``.png``) and logs ``soft_labels/mean_entropy`` and
@@ -313,6 +314,19 @@ class SoftLabelHook(Hook):
     def before_train_epoch(self, runner) -> None:
         if self.by_epoch:
             self._start_online(runner, runner.epoch + 1)
+            if self.head.peer_statistics is not None:
+                self.head.peer_statistics.samples_left = \
+                    self._real_samples(runner.train_dataloader.sampler)
+
+    @staticmethod
+    def _real_samples(sampler) -> Optional[int]:
+        """This rank's samples in an epoch of a ``DefaultSampler`` before the
+        repeated ones it pads the epoch with (global positions past the
+        dataset's end); None for other samplers, which do not pad."""
+        if not (isinstance(sampler, DefaultSampler) and sampler.round_up):
+            return None
+        return len(range(sampler.rank, len(sampler.dataset),
+                         sampler.world_size))
 
     def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
         if not self.by_epoch:
