@@ -3,14 +3,25 @@ import os
 import os.path as osp
 import threading
 import time
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
+import torch
+
+from mmcolam.soft_labels import row_blocks
 
 #: Above this many classes no heatmap is drawn: a C x C image is unreadable
 #: and costly (at ImageNet-21k, minutes of CPU and tens of GiB per update);
 #: the ``.npy`` table and the logged scalars remain.
 HEATMAP_MAX_CLASSES = 100
+
+#: Above this many classes an update's table is saved as its
+#: :data:`HISTORY_TOP_K` largest entries per row (``<name>_top10.npz`` with
+#: ``indices`` and ``values``), not as a full ``.npy``: a full table at
+#: ImageNet-21k is 1.8 GB an update. The full table is in every checkpoint
+#: (``head.soft_labels``) and in tools/publish_model.py's side file.
+FULL_HISTORY_MAX_CLASSES = 1000
+HISTORY_TOP_K = 10
 
 
 def load_table(path: str) -> np.ndarray:
@@ -99,25 +110,50 @@ class HeatmapWriter(threading.Thread):
         self.cpu_seconds = time.thread_time() - start
 
 
+def top_k_rows(table: torch.Tensor, k: int) -> Tuple[np.ndarray, np.ndarray]:
+    """The ``k`` largest entries of every row, found block by block
+    (:func:`~mmcolam.soft_labels.row_blocks`) on the table's device.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: ``(C, k)`` int32 column indices and
+        float32 values, largest first.
+    """
+    indices, values = [], []
+    for rows_slice in row_blocks(table.size(0)):
+        top = torch.topk(table[rows_slice].float(), k, dim=1)
+        indices.append(top.indices.int().cpu())
+        values.append(top.values.cpu())
+    return torch.cat(indices).numpy(), torch.cat(values).numpy()
+
+
 def save_soft_label_history(
         directory: str,
         name: str,
-        table: np.ndarray,
+        table: torch.Tensor,
         classes: Optional[Sequence[str]] = None
 ) -> Optional[HeatmapWriter]:
-    """Save ``table`` as ``directory/name.npy`` now, and its heatmap as
-    ``directory/name.png`` in a background thread, off the training path
-    (only up to :data:`HEATMAP_MAX_CLASSES` classes).
+    """Save ``table`` as ``directory/name.npy`` now (above
+    :data:`FULL_HISTORY_MAX_CLASSES` classes, its top entries as
+    ``name_top10.npz``), and its heatmap as ``directory/name.png`` in a
+    background thread, off the training path (only up to
+    :data:`HEATMAP_MAX_CLASSES` classes).
 
     Returns:
         HeatmapWriter | None: the started PNG writer (``join()`` it before
         relying on the PNG), or None when no heatmap is drawn.
     """
     os.makedirs(directory, exist_ok=True)
-    np.save(osp.join(directory, f'{name}.npy'), table)
-    if table.shape[0] > HEATMAP_MAX_CLASSES:
+    num_classes = table.size(0)
+    if num_classes > FULL_HISTORY_MAX_CLASSES:
+        indices, values = top_k_rows(table, HISTORY_TOP_K)
+        np.savez(osp.join(directory, f'{name}_top{HISTORY_TOP_K}.npz'),
+                 indices=indices, values=values)
         return None
-    writer = HeatmapWriter(table, osp.join(directory, f'{name}.png'),
+    array = table.detach().float().cpu().numpy()
+    np.save(osp.join(directory, f'{name}.npy'), array)
+    if num_classes > HEATMAP_MAX_CLASSES:
+        return None
+    writer = HeatmapWriter(array, osp.join(directory, f'{name}.png'),
                            classes,
                            f'soft labels after {name.replace("_", " ")}')
     writer.start()

@@ -182,3 +182,40 @@ def test_hard_label_sums_against_a_loop_at_many_classes():
     np.testing.assert_allclose(stats.sums.numpy(), sums, rtol=1e-6,
                                atol=1e-6)
     np.testing.assert_array_equal(stats.counts.numpy(), counts)
+
+
+def test_in_place_block_update_matches_numpy():
+    # 37 classes: blocks of 3 rows, the last one shorter; guard and momentum.
+    rng = np.random.default_rng(0)
+    num_classes = 37
+    logits = rng.normal(size=(300, num_classes)) * 3
+    labels = rng.integers(0, num_classes - 1, 300)  # the last class: none
+    previous = rng.dirichlet(np.ones(num_classes), num_classes)
+    stats = PeerStatistics(num_classes)
+    stats.update(torch.tensor(logits), torch.tensor(labels))
+    table = torch.tensor(previous, dtype=torch.float32)
+    out, report = soft_labels_from_statistics(stats, table, 2.0,
+                                              momentum=0.3, out=table)
+    assert out is table
+    expected = previous.copy()
+    for c in range(num_classes - 1):
+        row = np_softmax(logits[labels == c].mean(axis=0) / 2)
+        if row.argmax() == c:
+            expected[c] = 0.3 * previous[c] + 0.7 * row
+        else:
+            assert report['true_class_not_top'][c]
+    assert report['no_peers'].tolist() == [False] * 36 + [True]
+    np.testing.assert_allclose(table.numpy(), expected, rtol=1e-5,
+                               atol=1e-7)
+
+
+def test_dense_label_scores_weight_every_class():
+    rng = np.random.default_rng(1)
+    scores = rng.dirichlet(np.ones(5), 8)  # every weight non-zero
+    logits = rng.normal(size=(8, 5))
+    stats = PeerStatistics(5)
+    stats.update(torch.tensor(logits), torch.tensor(scores))
+    np.testing.assert_allclose(stats.sums.numpy(), scores.T @ logits,
+                               rtol=1e-5)
+    np.testing.assert_allclose(stats.counts.numpy(), scores.sum(0),
+                               rtol=1e-5)

@@ -53,6 +53,12 @@ def load_soft_label_history(directory: str) -> List[Dict]:
         history.append(
             dict(name=file[:-4], unit=match.group(1),
                  step=int(match.group(2)), path=path, table=table))
+    if not history and any(f.endswith('.npz') for f in os.listdir(directory)):
+        raise FileNotFoundError(
+            f'{directory!r} holds only the top entries of every row (*_top*.'
+            'npz), which SoftLabelHook keeps instead of full tables above '
+            'mmcolam.soft_label_history.FULL_HISTORY_MAX_CLASSES classes; '
+            'this analysis needs full tables')
     if not history:
         raise FileNotFoundError(
             f'no epoch_<N>.npy or iter_<N>.npy in {directory!r}: the run made '

@@ -397,12 +397,12 @@ class SoftLabelHook(Hook):
             stats = self._resample_statistics(runner, step)
         stats.all_reduce()
         head = self.head
+        # In place: the update needs no second (C, C) table.
         table, report = soft_labels_from_statistics(
             stats, head.soft_labels, self.label_temperature
             or head.temperature,
-            self.keep_true_class_top, self.momentum)
+            self.keep_true_class_top, self.momentum, out=head.soft_labels)
         dist.broadcast(table, src=0)  # bitwise identical on every rank
-        head.soft_labels.copy_(table)
         self._report(runner, step, table, report)
         self.update_seconds += time.perf_counter() - start
 
@@ -467,7 +467,7 @@ class SoftLabelHook(Hook):
         if dist.is_main_process():
             self._png_writer = save_soft_label_history(
                 osp.join(runner.work_dir, 'soft_labels'),
-                f'{unit}_{step}', table.cpu().numpy(), classes)
+                f'{unit}_{step}', table, classes)
 
     def after_run(self, runner) -> None:
         self._wait_for_png()

@@ -1,0 +1,153 @@
+"""What a soft-label update costs at large class counts, on CPU, with fake
+peer logits: the work SoftLabelHook does at a stage end, function by
+function (collect the peers' class sums, turn them into S in place, its
+summary, its history file), at C = 1,000 and 21,843 (ImageNet-21k) classes.
+
+Usage:
+    python tools/analysis/soft_label_cost.py [--classes 1000 21843]
+        [--batches 20] [--batch-size 256] [--seed 0]
+
+Prints, per class count, the peak memory the update adds (Linux peak RSS,
+/proc/self/status) as a multiple of one ``(C, C)`` float32 table, and times
+(per peer sample for the class sums, hard labels and Mixup scores, so that
+growth faster than C shows; whole for the rest), also as multiples of the
+time to copy one table.
+"""
+import argparse
+import ctypes
+import tempfile
+import time
+
+import torch
+from mmengine.logging import MMLogger
+
+from mmcolam.soft_label_history import save_soft_label_history
+from mmcolam.soft_labels import (PeerStatistics, soft_label_summary,
+                                 soft_labels_from_statistics)
+
+
+def rss_bytes(field: str) -> int:
+    """``'VmRSS'`` (now) or ``'VmHWM'`` (peak) of this process."""
+    with open('/proc/self/status') as status:
+        for line in status:
+            if line.startswith(field + ':'):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f'no {field} in /proc/self/status (Linux only)')
+
+
+def release_freed_memory() -> None:
+    """Serve every allocation of 64 KiB or more by mmap, so that freed
+    memory leaves the RSS at once and the peak RSS measures what was live
+    (glibc otherwise keeps freed blocks of up to 32 MiB in its heap)."""
+    ctypes.CDLL('libc.so.6').mallopt(-3, 64 * 1024)  # M_MMAP_THRESHOLD
+
+
+def reset_peak_rss() -> None:
+    with open('/proc/self/clear_refs', 'w') as clear_refs:
+        clear_refs.write('5')  # peak RSS := current RSS
+
+
+def fake_batches(num_classes, batches, batch_size, mixed, generator):
+    """Peer logits and their labels: class indices, or Mixup scores."""
+    for _ in range(batches):
+        logits = torch.randn(batch_size, num_classes, generator=generator)
+        labels = torch.randint(num_classes, (batch_size, ),
+                               generator=generator)
+        if mixed:
+            other = labels[torch.randperm(batch_size, generator=generator)]
+            lam = torch.rand(batch_size, 1, generator=generator)
+            scores = torch.zeros(batch_size, num_classes)
+            scores.scatter_(1, labels[:, None], lam)
+            scores.scatter_add_(1, other[:, None], 1 - lam)
+            labels = scores
+        yield logits, labels
+
+
+def measure(num_classes, batches, batch_size, seed, logger) -> dict:
+    generator = torch.Generator().manual_seed(seed)
+    table_bytes = 4 * num_classes**2
+    soft_labels = torch.eye(num_classes)  # the head's S, there before
+    copy = torch.empty_like(soft_labels).copy_(soft_labels)  # pages touched
+    start = time.perf_counter()
+    copy.copy_(soft_labels)
+    copy_seconds = time.perf_counter() - start
+    del copy
+    result = dict(classes=num_classes, table_gib=table_bytes / 2**30,
+                  copy_seconds=copy_seconds)
+    samples = batches * batch_size
+    for mixed in (False, True):
+        stats = PeerStatistics(num_classes)
+        seconds = 0.0
+        for logits, labels in fake_batches(num_classes, batches, batch_size,
+                                           mixed, generator):
+            start = time.perf_counter()
+            stats.update(logits, labels)
+            seconds += time.perf_counter() - start
+        key = 'mixup' if mixed else 'hard'
+        result[f'{key}_us_per_sample'] = 1e6 * seconds / samples
+        logger.info(f'C={num_classes}: class sums, {key} labels, '
+                    f'{result[f"{key}_us_per_sample"]:.1f} us a sample')
+    del stats
+    # The update: peer statistics allocated (resample mode), filled, turned
+    # into S in place, summarised, saved.
+    with tempfile.TemporaryDirectory() as directory:
+        reset_peak_rss()
+        before = rss_bytes('VmRSS')
+        stats = PeerStatistics(num_classes)
+        for logits, labels in fake_batches(num_classes, batches, batch_size,
+                                           False, generator):
+            stats.update(logits, labels)
+        start = time.perf_counter()
+        soft_labels_from_statistics(stats, soft_labels, 2.0, out=soft_labels)
+        result['table_seconds'] = time.perf_counter() - start
+        start = time.perf_counter()
+        soft_label_summary(soft_labels)
+        result['summary_seconds'] = time.perf_counter() - start
+        start = time.perf_counter()
+        writer = save_soft_label_history(directory, 'epoch_1', soft_labels)
+        if writer is not None:
+            writer.join()
+        result['history_seconds'] = time.perf_counter() - start
+        del stats
+        result['peak_extra_tables'] = (rss_bytes('VmHWM') -
+                                       before) / table_bytes
+    logger.info(f'C={num_classes}: update done, peak extra memory '
+                f'{result["peak_extra_tables"]:.2f} tables')
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--classes', type=int, nargs='+',
+                        default=[1000, 21843])
+    parser.add_argument('--batches', type=int, default=20)
+    parser.add_argument('--batch-size', type=int, default=256)
+    parser.add_argument('--seed', type=int, default=0)
+    args = parser.parse_args()
+    release_freed_memory()
+    logger = MMLogger.get_instance('soft_label_cost')
+    rows = [measure(c, args.batches, args.batch_size, args.seed, logger)
+            for c in args.classes]
+    print(f'\n{torch.get_num_threads()} thread(s); one table = C^2 float32; '
+          f'{args.batches * args.batch_size} fake peers per class count\n')
+    print('| C | one table (GiB) | peak extra memory (tables) | class sums, '
+          'hard labels (us/sample; per class, ns) | class sums, Mixup '
+          '(us/sample; per class, ns) | new S in place (s; table copies) | '
+          'summary (s; copies) | history file (s; copies) |')
+    print('|---|---|---|---|---|---|---|---|')
+    for r in rows:
+        copies = r['copy_seconds']
+        cells = [
+            f'{r["classes"]}', f'{r["table_gib"]:.3f}',
+            f'{r["peak_extra_tables"]:.2f}',
+            f'{r["hard_us_per_sample"]:.1f}; '
+            f'{1e3 * r["hard_us_per_sample"] / r["classes"]:.2f}',
+            f'{r["mixup_us_per_sample"]:.1f}; '
+            f'{1e3 * r["mixup_us_per_sample"] / r["classes"]:.2f}',
+        ] + [f'{r[k]:.3f}; {r[k] / copies:.1f}'
+             for k in ('table_seconds', 'summary_seconds', 'history_seconds')]
+        print('| ' + ' | '.join(cells) + ' |')
+
+
+if __name__ == '__main__':
+    main()
