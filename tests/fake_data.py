@@ -147,3 +147,39 @@ def write_cifar(root, num_classes=10, num_train=50, num_test=20, seed=0):
     with open(osp.join(folder, meta_file), 'wb') as f:
         pickle.dump(meta, f, protocol=2)
     return root
+
+
+def write_imagenet(root, num_classes=1000, used_classes=4, per_class=2,
+                   size=40, seed=0):
+    """Write a tiny ImageNet in MMPretrain's two on-disk layouts:
+
+    - ``train/<wnid>/<wnid>_<i>.JPEG``: one folder per class (all
+      ``num_classes`` of them, sorted as the class indices; only the first
+      ``used_classes`` hold images);
+    - ``val/ILSVRC2012_val_<n>.JPEG`` listed with their labels in
+      ``meta/val.txt`` (the annotation-file layout).
+
+    Returns:
+        str: ``root``.
+    """
+    from PIL import Image
+    wnids = [f'n{i:08d}' for i in range(num_classes)]
+    labels = np.repeat(np.arange(used_classes), per_class)
+    images = class_images(labels, size=size, channels=3, seed=seed)
+    for index, (label, image) in enumerate(zip(labels, images)):
+        folder = osp.join(root, 'train', wnids[label])
+        os.makedirs(folder, exist_ok=True)
+        Image.fromarray(image).save(
+            osp.join(folder, f'{wnids[label]}_{index}.JPEG'), 'JPEG')
+    for wnid in wnids[used_classes:]:
+        os.makedirs(osp.join(root, 'train', wnid), exist_ok=True)
+    os.makedirs(osp.join(root, 'val'), exist_ok=True)
+    os.makedirs(osp.join(root, 'meta'), exist_ok=True)
+    lines = []
+    for index, (label, image) in enumerate(zip(labels, images), start=1):
+        name = f'ILSVRC2012_val_{index:08d}.JPEG'
+        Image.fromarray(image).save(osp.join(root, 'val', name), 'JPEG')
+        lines.append(f'{name} {label}\n')
+    with open(osp.join(root, 'meta', 'val.txt'), 'w') as f:
+        f.writelines(lines)
+    return root

@@ -19,8 +19,8 @@ import torch
 from mmengine.config import Config
 from mmpretrain.registry import DATASETS, MODELS
 from test_soft_label_hook import TEMPERATURE, colam_config, softmax_rows
-from tool_runs import (TOOLS, finish, load_tool, run_tool, start_tool, stop,
-                       write_config)
+from tool_runs import (REPO, TOOLS, finish, load_tool, run_tool, start_tool,
+                       stop, write_config)
 
 import mmcolam  # noqa: F401
 from mmcolam.soft_labels import draw_peers
@@ -304,6 +304,23 @@ def test_launch_scripts_print_usage_without_arguments(script):
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.startswith('usage:')
+
+
+@pytest.mark.parametrize('script, args', [
+    ('dist_train.sh', ['configs/colam/resnet50_imagnet.py', '8']),
+    ('dist_test.sh', ['configs/colam/resnet50_imagnet.py', 'x.pth', '8']),
+    ('slurm_train.sh', ['p', 'job', 'configs/colam/resnet50_imagnet.py',
+                        'work']),
+    ('slurm_test.sh', ['p', 'job', 'configs/colam/resnet50_imagnet.py',
+                       'x.pth']),
+])
+def test_launch_scripts_refuse_a_missing_config_in_one_line(script, args):
+    result = subprocess.run(['bash', osp.join(TOOLS, script), *args],
+                            capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f'{osp.join(TOOLS, script)}: no config file '
+        'configs/colam/resnet50_imagnet.py']
 
 
 def test_cpu_launch_needs_gloo_and_the_pytorch_launcher():

@@ -11,6 +11,10 @@ if [ $# -lt 3 ]; then
     exit 2
 fi
 CONFIG=$1
+if [ ! -f "$CONFIG" ]; then
+    echo "$0: no config file $CONFIG" >&2
+    exit 2
+fi
 CHECKPOINT=$2
 GPUS=$3
 shift 3

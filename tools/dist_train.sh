@@ -11,6 +11,10 @@ if [ $# -lt 2 ]; then
     exit 2
 fi
 CONFIG=$1
+if [ ! -f "$CONFIG" ]; then
+    echo "$0: no config file $CONFIG" >&2
+    exit 2
+fi
 GPUS=$2
 shift 2
 TOOLS=$(dirname "$0")

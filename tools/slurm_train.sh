@@ -13,6 +13,10 @@ fi
 PARTITION=$1
 JOB_NAME=$2
 CONFIG=$3
+if [ ! -f "$CONFIG" ]; then
+    echo "$0: no config file $CONFIG" >&2
+    exit 2
+fi
 WORK_DIR=$4
 shift 4
 GPUS=${GPUS:-8}
