@@ -45,8 +45,9 @@ def load_table(path: str) -> np.ndarray:
 def plot_soft_labels(table: np.ndarray,
                      path: str,
                      classes: Optional[Sequence[str]] = None,
-                     title: str = '') -> None:
-    """Write a heatmap of a ``(C, C)`` soft-label table to ``path``.
+                     title: str = '') -> np.ndarray:
+    """Draw a heatmap of a ``(C, C)`` soft-label table, write it to ``path``
+    (PNG) and return it.
 
     Uses matplotlib's object API (no pyplot state), so it is safe to call
     from a background thread.
@@ -57,14 +58,18 @@ def plot_soft_labels(table: np.ndarray,
         classes (Sequence[str], optional): Class names; shown as tick labels
             when there are at most 30. Defaults to None.
         title (str): Figure title. Defaults to ''.
+
+    Returns:
+        np.ndarray: the image, ``(H, W, 3)`` uint8 RGB.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from PIL import Image
 
     num_classes = table.shape[0]
     size = min(4 + num_classes * 0.3, 12)
-    fig = Figure(figsize=(size + 1.5, size))
-    FigureCanvasAgg(fig)
+    fig = Figure(figsize=(size + 1.5, size), dpi=100)
+    canvas = FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     # One colour scale for every update, so that epochs compare by colour.
     image = ax.imshow(table, cmap='viridis', vmin=0, vmax=1,
@@ -84,13 +89,17 @@ def plot_soft_labels(table: np.ndarray,
     # Fixed margins with room for the class names: tight_layout would draw
     # the figure twice, doubling the CPU time taken from training.
     fig.subplots_adjust(left=0.2, bottom=0.2, right=0.95, top=0.93)
-    fig.savefig(path, dpi=100)
+    canvas.draw()
+    rgb = np.asarray(canvas.buffer_rgba())[..., :3].copy()
+    Image.fromarray(rgb).save(path)
+    return rgb
 
 
 class HeatmapWriter(threading.Thread):
     """Draws one heatmap with :func:`plot_soft_labels` in a background
-    thread; after ``join()``, ``cpu_seconds`` is the CPU time it took (what
-    it can take from training on a machine short of cores).
+    thread; after ``join()``, ``image`` is the heatmap (RGB) and
+    ``cpu_seconds`` the CPU time it took (what it can take from training on
+    a machine short of cores).
 
     Args:
         table (np.ndarray): The ``(C, C)`` table.
@@ -102,11 +111,12 @@ class HeatmapWriter(threading.Thread):
     def __init__(self, table, path, classes=None, title=''):
         super().__init__()
         self.plot_args = (table, path, classes, title)
+        self.image = None
         self.cpu_seconds = 0.0
 
     def run(self):
         start = time.thread_time()
-        plot_soft_labels(*self.plot_args)
+        self.image = plot_soft_labels(*self.plot_args)
         self.cpu_seconds = time.thread_time() - start
 
 

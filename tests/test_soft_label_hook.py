@@ -1,6 +1,7 @@
 """SoftLabelHook through MMEngine's Runner on fake Fashion-MNIST (IDX files):
 updates against an independent computation, both peer modes, history files,
 and resume after a crash mid-stage."""
+import io
 import itertools
 import os
 import os.path as osp
@@ -318,3 +319,29 @@ def test_online_sums_are_in_every_checkpoint_the_schedule_saves(tmp_path):
     np.testing.assert_array_equal(
         np.load(osp.join(resumed.work_dir, 'soft_labels', 'iter_20.npy')),
         expected)
+
+
+def test_heatmaps_reach_tensorboard(tmp_path):
+    """The heatmap of every update is an image in TensorBoard's event file,
+    at the update's iteration, with the pixels of the PNG beside it."""
+    from matplotlib.image import imread
+    from tensorboard.backend.event_processing.event_accumulator import \
+        EventAccumulator
+    cfg = colam_config(tmp_path, max_epochs=3)
+    cfg['visualizer']['vis_backends'] = [
+        dict(type='TensorboardVisBackend')]
+    runner = build(cfg)
+    runner.train()
+    events = EventAccumulator(
+        osp.join(runner.log_dir, 'vis_data'),
+        size_guidance={'images': 0}).Reload()
+    images = events.Images('soft_labels')
+    iters_per_epoch = len(runner.train_dataloader)  # 200 images / 20
+    assert [i.step for i in images] == [iters_per_epoch, 2 * iters_per_epoch]
+    for event, epoch in zip(images, (1, 2)):
+        decoded = imread(io.BytesIO(event.encoded_image_string),
+                         format='png')
+        png = imread(osp.join(runner.work_dir, 'soft_labels',
+                              f'epoch_{epoch}.png'))
+        assert decoded.shape == png.shape == (event.height, event.width, 3)
+        np.testing.assert_array_equal(decoded, png)

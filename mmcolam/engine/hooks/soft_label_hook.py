@@ -87,10 +87,11 @@ class SoftLabelHook(Hook):
       sample once an epoch (not the repeats a ``DefaultSampler`` pads with).
 
     Each update writes ``S`` to ``work_dir/soft_labels/`` (``.npy`` and a
-    heatmap ``.png``) and logs ``soft_labels/mean_entropy`` and
-    ``soft_labels/true_class_mass``. ``S`` lives in the head's state dict, so
-    checkpoints and resume carry it; online statistics gathered before a
-    checkpoint inside a window are saved with it.
+    heatmap ``.png``, also given to the visualizer's ``add_image``) and logs
+    ``soft_labels/mean_entropy`` and ``soft_labels/true_class_mass``. ``S``
+    lives in the head's state dict, so checkpoints and resume carry it;
+    online statistics gathered before a checkpoint inside a window are saved
+    with it.
 
     Args:
         interval (int): Epochs (iterations) per stage, t in the paper.
@@ -388,7 +389,7 @@ class SoftLabelHook(Hook):
         ``self.heatmap_seconds``: the costs COLAM adds to a run, as
         tools/benchmark.py reports them.
         """
-        self._wait_for_png()  # one writer at a time
+        self._wait_for_png(runner)  # one writer at a time
         start = time.perf_counter()
         if self.peer_mode == 'online':
             stats = self.head.peer_statistics or self._new_statistics()
@@ -463,20 +464,35 @@ class SoftLabelHook(Hook):
         runner.visualizer.add_scalars(
             {f'soft_labels/{k}': v
              for k, v in summary.items()},
-            step=runner.iter + 1)
+            step=self._iterations_done(runner))
         if dist.is_main_process():
             self._png_writer = save_soft_label_history(
                 osp.join(runner.work_dir, 'soft_labels'),
                 f'{unit}_{step}', table, classes)
+            self._png_step = self._iterations_done(runner)
+
+    def _iterations_done(self, runner) -> int:
+        """The training iterations done at the update, where the logged
+        scalars and images go (an epoch loop has counted its last iteration
+        when ``after_train_epoch`` runs; an iteration loop has not when
+        ``after_train_iter`` does)."""
+        return runner.iter + (0 if self.by_epoch else 1)
 
     def after_run(self, runner) -> None:
-        self._wait_for_png()
+        self._wait_for_png(runner)
 
-    def _wait_for_png(self) -> None:
-        if self._png_writer is not None:
-            self._png_writer.join()
-            self.heatmap_seconds += self._png_writer.cpu_seconds
-            self._png_writer = None
+    def _wait_for_png(self, runner) -> None:
+        """Finish the heatmap being drawn, and hand it to the visualizer
+        (TensorBoard, W&B, ... backends), at the update's iteration."""
+        writer = self._png_writer
+        if writer is None:
+            return
+        writer.join()
+        self.heatmap_seconds += writer.cpu_seconds
+        self._png_writer = None
+        if writer.image is not None:
+            runner.visualizer.add_image('soft_labels', writer.image,
+                                        step=self._png_step)
 
     # ------------------------------------------------------------ checkpoint
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
