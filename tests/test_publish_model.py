@@ -15,6 +15,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
+from mmpretrain.registry import MODELS
 from fake_data import read_idx
 from runner_config import fashion_mnist_config
 from tool_runs import load_tool
@@ -189,6 +190,18 @@ def test_rewrite_keeps_mmcolam_when_the_model_needs_it():
     assert new.custom_hooks == []
     # The input config is left as it was.
     assert cfg.model.head.type == 'COLAMHead'
+
+
+def test_rewrite_of_the_paper_form_builds_a_plain_head():
+    tool = load_tool('publish_model')
+    assert tool.colam_head_args() == {
+        'temperature', 'smoothing', 'hard_label_weight', 'soft_label_file'}
+    cfg = Config.fromfile(osp.join(
+        ROOT, 'configs', 'colam',
+        'preact-resnet18-w8_1xb64-colam-paper_fashion-mnist.py'))
+    assert cfg.model.head.smoothing is None
+    head = MODELS.build(tool.rewrite_config(cfg).model.head)
+    assert type(head).__name__ == 'LinearClsHead'
 
 
 def test_rewrite_keeps_other_imports_and_mixed_label_loss():

@@ -41,8 +41,6 @@ import mmcolam  # noqa: F401  (registers mmcolam's components)
 from mmcolam.engine.checkpoint_loading import load_checkpoint_file
 
 SOFT_LABEL_KEY = 'head.soft_labels'
-# COLAMHead's own arguments: LinearClsHead takes the others.
-COLAM_HEAD_ARGS = ('temperature', 'hard_label_weight', 'soft_label_file')
 PLAIN_META_KEYS = ('dataset_meta', 'epoch', 'iter', 'seed', 'experiment_name',
                    'time', 'mmengine_version', 'mmpretrain_version')
 
@@ -64,6 +62,18 @@ def mmcolam_type_names():
                 if getattr(obj, '__module__', '').split('.')[0] == 'mmcolam':
                     names.add(name)
     return names
+
+
+def colam_head_args():
+    """COLAMHead's own arguments, which LinearClsHead does not take."""
+    from mmpretrain.models.heads import LinearClsHead
+
+    from mmcolam.models.heads import COLAMHead
+    plain_args = set()
+    for cls in LinearClsHead.__mro__:
+        if '__init__' in vars(cls):
+            plain_args |= set(inspect.signature(cls.__init__).parameters)
+    return set(inspect.signature(COLAMHead.__init__).parameters) - plain_args
 
 
 def config_types(node):
@@ -97,7 +107,8 @@ def rewrite_config(cfg: Config) -> Config:
         raise ValueError(
             f"model.head.type={head.get('type')!r}: publish_model.py "
             'converts models with a COLAMHead')
-    new_head = {k: v for k, v in head.items() if k not in COLAM_HEAD_ARGS}
+    colam_args = colam_head_args()
+    new_head = {k: v for k, v in head.items() if k not in colam_args}
     new_head['type'] = 'LinearClsHead'
     loss = copy.deepcopy(
         new_head.get('loss',
