@@ -24,6 +24,7 @@ on a shared machine), it reports the time SoftLabelHook's updates took inside
 each run, and the CPU time of the heatmaps it drew in a background thread,
 each as a share of the rest of that run's training.
 """
+import mmcolam  # noqa: F401  (first: filters upstream warnings)
 import argparse
 import glob
 import json

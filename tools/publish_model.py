@@ -24,6 +24,7 @@ defaulting to the config's name):
 
 Prediction is unchanged: a COLAMHead predicts with the plain logits.
 """
+import mmcolam  # noqa: F401  (first: filters upstream warnings)
 import argparse
 import copy
 import datetime
@@ -37,7 +38,6 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import Registry
 
-import mmcolam  # noqa: F401  (registers mmcolam's components)
 from mmcolam.engine.checkpoint_loading import load_checkpoint_file
 
 SOFT_LABEL_KEY = 'head.soft_labels'

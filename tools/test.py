@@ -9,6 +9,7 @@ Usage: python tools/test.py CONFIG CHECKPOINT [--work-dir DIR]
 
 Several processes: tools/dist_test.sh (torchrun) or tools/slurm_test.sh.
 """
+import mmcolam  # noqa: F401  (first: filters upstream warnings)
 import argparse
 import copy
 
@@ -19,7 +20,8 @@ from mmengine.evaluator import DumpResults
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-import mmcolam  # noqa: F401  (registers mmcolam's components)
+from mmcolam.upstream_noise import quiet_upstream_logs
+
 # tools/train.py, beside this file
 from train import (parse_with_launcher, set_launcher_and_work_dir,
                    setup_cpu_distributed)
@@ -119,6 +121,7 @@ def main(argv=None):
     setup_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)
+    quiet_upstream_logs(runner.logger)
     if args.out is not None and args.out_item in (None, 'pred'):
         runner.test_evaluator.metrics.append(
             DumpResults(out_file_path=args.out))

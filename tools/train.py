@@ -9,6 +9,7 @@ Several processes: tools/dist_train.sh (torchrun) or tools/slurm_train.sh.
 On a machine without CUDA, ``--launcher pytorch`` runs on CPU with the gloo
 backend (``--cfg-options env_cfg.dist_cfg.backend=gloo``).
 """
+import mmcolam  # noqa: F401  (first: filters upstream warnings)
 import argparse
 import datetime
 import os
@@ -17,9 +18,10 @@ import os.path as osp
 import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-import mmcolam  # noqa: F401  (registers mmcolam's components)
+from mmcolam.upstream_noise import quiet_upstream_logs
 
 
 def parse_args(argv=None):
@@ -162,7 +164,9 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_cpu_distributed(cfg)
-    runner = Runner.from_cfg(cfg)
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
+        else RUNNERS.build(cfg)
+    quiet_upstream_logs(runner.logger)
     runner.train()
     return runner
 

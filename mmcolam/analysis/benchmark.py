@@ -21,6 +21,7 @@ from mmpretrain.registry import DATASETS
 from mmcolam.analysis.runs import EpochProgress
 from mmcolam.datasets import class_balanced_split
 from mmcolam.engine.hooks import SoftLabelHook
+from mmcolam.upstream_noise import quiet_upstream_logs
 
 
 def method_name(config: str) -> str:
@@ -101,6 +102,7 @@ def run_once(method: str,
     if train_idx is not None:
         train_set.indices = train_idx.tolist()
     runner = Runner.from_cfg(cfg)
+    quiet_upstream_logs(runner.logger)
     runner.register_hook(EpochProgress(prefix), priority='VERY_LOW')
     start = time.perf_counter()
     runner.train()

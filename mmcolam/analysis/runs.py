@@ -11,6 +11,8 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
+from mmcolam.upstream_noise import quiet_upstream_logs
+
 DEFAULT_METRIC = 'accuracy/top1'
 
 
@@ -66,6 +68,7 @@ def train_and_test(cfg: Config, work_dir: str, prefix: str,
         raise ValueError('the config has no test_dataloader: the analysis '
                          'runs report test accuracy')
     runner = Runner.from_cfg(cfg)
+    quiet_upstream_logs(runner.logger)
     runner.register_hook(EpochProgress(prefix), priority='VERY_LOW')
     runner.train()
     metrics = runner.test()

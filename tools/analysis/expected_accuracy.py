@@ -14,6 +14,7 @@ against the identity table (step 0). Writes ``expected_accuracy.png``,
 ``expected_accuracy.json`` and ``expected_accuracy.csv`` to the output dir
 (default ``COLAM_WORK_DIR/expected_accuracy``).
 """
+import mmcolam  # noqa: F401  (first: filters upstream warnings)
 import argparse
 import csv
 import json
@@ -23,7 +24,6 @@ import os.path as osp
 import numpy as np
 from mmengine.config import Config, DictAction
 
-import mmcolam  # noqa: F401  (registers mmcolam's components)
 from mmcolam.analysis.expected_accuracy import (frozen_soft_label_config,
                                                 plot_expected_accuracy)
 from mmcolam.analysis.runs import DEFAULT_METRIC, train_and_test

@@ -16,6 +16,7 @@ overrides that reproduce it), ``grid_summary.csv`` (mean/std over seeds),
 ``grid.json`` and ``grid.png`` (a heatmap interval x K per T) to the output
 dir (default ``work_dirs/hyperparameter_grid``).
 """
+import mmcolam  # noqa: F401  (first: filters upstream warnings)
 import argparse
 import copy
 import csv
@@ -25,7 +26,6 @@ import os.path as osp
 
 from mmengine.config import Config, DictAction
 
-import mmcolam  # noqa: F401  (registers mmcolam's components)
 from mmcolam.analysis import hyperparameter_grid as G
 from mmcolam.analysis.runs import DEFAULT_METRIC, train_and_test
 

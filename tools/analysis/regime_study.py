@@ -14,6 +14,7 @@ trainings at once, one thread each. Results are appended to
 finds there (``--report-only`` summarises them without training). Writes
 ``regime_study.md`` and ``regime_study.png``.
 """
+import mmcolam  # noqa: F401  (first: filters upstream warnings)
 import argparse
 import glob
 import json

@@ -13,6 +13,7 @@ Prints, per class count, the peak memory the update adds (Linux peak RSS,
 growth faster than C shows; whole for the rest), also as multiples of the
 time to copy one table.
 """
+import mmcolam  # noqa: F401  (first: filters upstream warnings)
 import argparse
 import ctypes
 import tempfile

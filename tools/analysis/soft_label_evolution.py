@@ -12,6 +12,7 @@ SoftLabelHook at every update) in update order and writes to the output dir
 - ``soft_label_curves.png``: mean entropy and mean true-class mass per update;
 - ``soft_label_evolution.json`` and ``.csv``: those numbers per update.
 """
+import mmcolam  # noqa: F401  (first: filters upstream warnings)
 import argparse
 import csv
 import json

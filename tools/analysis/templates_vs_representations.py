@@ -24,6 +24,7 @@ dir:
 - ``representations.json``: all the numbers, the sample indices and the
   projected coordinates.
 """
+import mmcolam  # noqa: F401  (first: filters upstream warnings)
 import argparse
 import csv
 import json
