@@ -13,29 +13,9 @@ import torch
 import torch.nn.functional as F
 from mmengine import dist
 
+from mmcolam.argument_checks import check_choice
+
 STATISTICS = ('logits', 'probs')
-
-
-def check_choice(name: str, value, allowed) -> None:
-    """Raise a ValueError naming the option, the value and what is allowed."""
-    if value not in allowed:
-        raise ValueError(f'{name}={value!r} is not supported: choose one of '
-                         f'{", ".join(repr(a) for a in allowed)}')
-
-
-TEMPERATURE_RANGE = (0.01, 100.0)
-
-
-def check_temperature(temperature, name: str = 'temperature') -> float:
-    """Return ``temperature`` as a float, or raise if it is not a finite
-    number in ``TEMPERATURE_RANGE`` (outside it a run trains nothing or
-    overflows)."""
-    low, high = TEMPERATURE_RANGE
-    if isinstance(temperature, bool) or not isinstance(
-            temperature, (int, float)) or not low <= temperature <= high:
-        raise ValueError(f'{name}={temperature!r} must be a number in '
-                         f'[{low}, {high}] (the paper recommends 1 to 2)')
-    return float(temperature)
 
 
 class PeerStatistics:

@@ -161,8 +161,7 @@ def test_templates_vs_representations(colam_run, tmp_path):
         index = np.asarray(entry['sample_indices'])
         assert sorted(np.bincount(labels[index], minlength=10)[classes]) == \
             [6, 6, 6]
-        model = Runner.from_cfg(Config.fromfile(colam_run['config'])).model \
-            if column == 1 else model
+        model = Runner.from_cfg(Config.fromfile(colam_run['config'])).model
         model.load_state_dict(state)
         model.eval()
         with torch.no_grad():

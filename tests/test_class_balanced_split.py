@@ -35,7 +35,7 @@ def test_train_size_keeps_the_first_remaining_samples():
     (dict(val_size=52), 'val_size=52 must be a multiple of the 5 classes'),
     (dict(val_size=-5), 'val_size=-5'),
     (dict(val_size=5000), 'leave at least one for training'),
-    (dict(val_size=50, train_size=0), 'train_size=0 must be a positive'),
+    (dict(val_size=50, train_size=0), 'train_size=0 must be an integer >= 1'),
 ])
 def test_bad_sizes_are_rejected(kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):

@@ -9,11 +9,11 @@ from mmcolam.engine.hooks import SoftLabelHook
 
 
 @pytest.mark.parametrize('kwargs, pattern', [
-    (dict(interval=0), r'interval=0 .*positive integer'),
-    (dict(interval=2.5), r'interval=2.5 .*positive integer'),
+    (dict(interval=0), r'interval=0 must be an integer >= 1'),
+    (dict(interval=2.5), r'interval=2.5 must be an integer >= 1'),
     (dict(interval=1, peer_mode='offline'),
      r"peer_mode='offline'.*'resample', 'online'"),
-    (dict(interval=1, num_peers=0), r'num_peers=0 .*positive integer or None'),
+    (dict(interval=1, num_peers=0), r'num_peers=0 must be an integer >= 1 or None'),
     (dict(interval=1, statistic='mean'), r"statistic='mean'.*'logits'"),
     (dict(interval=1, momentum=1.0), r'momentum=1.0 .*\[0, 1\)'),
     (dict(interval=2, online_window=3), r'online_window=3 .*interval=2'),

@@ -1,4 +1,4 @@
-"""Turn a COLAM checkpoint into a plain MMPretrain one.
+"""Turn a training checkpoint into a published, plain MMPretrain one.
 
 Usage:
     python tools/publish_model.py CONFIG CHECKPOINT OUT_DIR [--name NAME]
@@ -13,9 +13,10 @@ defaulting to the config's name):
   optimizer, schedulers, message hub and hook state are dropped. It loads
   with ``torch.load(weights_only=True)``, so under torch >= 2.6 MMPretrain
   reads it without mmcolam.
-- ``<stem>_soft_labels.npy``: the ``(C, C)`` soft-label table it was trained
-  against (a ``COLAMHead(soft_label_file=...)`` trains against it again).
-- ``<stem>.py``: the config with ``COLAMHead`` replaced by
+- ``<stem>_soft_labels.npy`` (COLAM only): the ``(C, C)`` soft-label table
+  it was trained against (a ``COLAMHead(soft_label_file=...)`` trains
+  against it again).
+- ``<stem>.py``: the config; for COLAM, with ``COLAMHead`` replaced by
   ``LinearClsHead`` (its COLAM-only arguments dropped, and a soft
   ``CrossEntropyLoss`` made an ordinary one unless the model mixes labels
   with batch augments), the SoftLabelHook removed from ``custom_hooks`` and
@@ -162,15 +163,18 @@ def publish(config: str, checkpoint: str, out_dir: str, name: str = None):
     """Write the published checkpoint, soft labels and config; return their
     paths as a dict."""
     cfg = Config.fromfile(config)
-    new_cfg = rewrite_config(cfg)
+    colam = _type_name((cfg.model.get('head') or {}).get('type')) == \
+        'COLAMHead'
+    new_cfg = rewrite_config(cfg) if colam else cfg
     # Training checkpoints hold the message hub and numpy objects: load them
     # with exactly those allowed, never with weights_only=False.
     ckpt = load_checkpoint_file(checkpoint, map_location='cpu')
     state_dict = dict(ckpt.get('state_dict', ckpt))
-    if SOFT_LABEL_KEY not in state_dict:
+    if colam and SOFT_LABEL_KEY not in state_dict:
         raise KeyError(f'{checkpoint!r} has no {SOFT_LABEL_KEY!r} in its '
                        'state dict: it is not a COLAM checkpoint')
-    soft_labels = state_dict.pop(SOFT_LABEL_KEY).float().numpy()
+    soft_labels = state_dict.pop(SOFT_LABEL_KEY).float().numpy() \
+        if colam else None
     meta = ckpt.get('meta', {}) if isinstance(ckpt.get('meta'), dict) else {}
     new_meta = {k: plain(meta[k]) for k in PLAIN_META_KEYS if k in meta}
     import mmpretrain
@@ -186,17 +190,20 @@ def publish(config: str, checkpoint: str, out_dir: str, name: str = None):
     date = datetime.datetime.now().strftime('%Y%m%d')
     stem = osp.join(out_dir, f'{name}_{date}-{sha[:8]}')
     os.replace(temp, stem + '.pth')
-    np.save(stem + '_soft_labels.npy', soft_labels)
+    if colam:
+        np.save(stem + '_soft_labels.npy', soft_labels)
     new_cfg.dump(stem + '.py')
     return dict(checkpoint=stem + '.pth', config=stem + '.py',
-                soft_labels=stem + '_soft_labels.npy', sha256=sha)
+                soft_labels=stem + '_soft_labels.npy' if colam else None,
+                sha256=sha)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description='Turn a COLAM checkpoint into a plain MMPretrain one')
-    parser.add_argument('config', help='the COLAM config of the checkpoint')
-    parser.add_argument('checkpoint', help='the COLAM checkpoint')
+        description='Turn a training checkpoint into a published, plain '
+        'MMPretrain one')
+    parser.add_argument('config', help='the config of the checkpoint')
+    parser.add_argument('checkpoint', help='the training checkpoint')
     parser.add_argument('out_dir', help='folder of the published files')
     parser.add_argument('--name', help='file name before the date and hash '
                         '(default: the config file name)')
@@ -207,7 +214,8 @@ def main(argv=None):
     args = parse_args(argv)
     paths = publish(args.config, args.checkpoint, args.out_dir, args.name)
     for kind in ('checkpoint', 'soft_labels', 'config'):
-        print(f'{kind}: {paths[kind]}')
+        if paths[kind] is not None:
+            print(f'{kind}: {paths[kind]}')
     return paths
 
 

@@ -10,6 +10,8 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import DefaultScope
 from mmengine.utils import ProgressBar
 
+from mmcolam.argument_checks import check_choice, check_int
+
 SPLITS = ('train', 'test')
 
 
@@ -38,9 +40,7 @@ def class_templates(model) -> np.ndarray:
 def build_split_dataset(cfg: Config, split: str):
     """The ``train`` or ``test`` data set of ``cfg``, both read through the
     test pipeline (no augmentation)."""
-    if split not in SPLITS:
-        raise ValueError(f'split={split!r} is not supported: choose one of '
-                         f'{", ".join(map(repr, SPLITS))}')
+    check_choice('split', split, SPLITS)
     test_loader = cfg.get('test_dataloader') or cfg.get('val_dataloader')
     if not test_loader:
         raise ValueError('the config has no test_dataloader (nor '
@@ -92,8 +92,7 @@ def select_samples(labels, classes: Sequence[int], num_samples: int,
     """``num_samples`` random sample indices of each class (no repeats),
     grouped by class in the order of ``classes``, each group sorted."""
     labels = np.asarray(labels).reshape(-1)
-    if num_samples <= 0:
-        raise ValueError(f'num_samples={num_samples} must be positive')
+    check_int('num_samples', num_samples)
     rng = np.random.default_rng(seed)
     chosen = []
     for c in classes:

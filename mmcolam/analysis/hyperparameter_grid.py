@@ -9,6 +9,8 @@ import inspect
 import itertools
 from typing import Dict, List, Optional, Sequence
 
+from mmcolam.argument_checks import check_int
+
 import numpy as np
 from mmengine.config import Config
 
@@ -41,9 +43,7 @@ def check_grid_config(cfg: Config, intervals: Sequence[int]) -> int:
     train_cfg = cfg.get('train_cfg') or {}
     length = train_cfg.get('max_epochs') or train_cfg.get('max_iters')
     for interval in intervals:
-        if isinstance(interval, bool) or not isinstance(interval, int) or \
-                interval <= 0:
-            raise ValueError(f'interval={interval!r}: use positive integers')
+        check_int('interval', interval)
         if length is not None and interval >= length:
             raise ValueError(
                 f'interval={interval} is not shorter than the run '

@@ -3,6 +3,8 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from mmcolam.argument_checks import check_int
+
 
 def class_balanced_split(labels,
                          val_size: int,
@@ -30,9 +32,8 @@ def class_balanced_split(labels,
     """
     labels = np.asarray(labels, dtype=np.int64).reshape(-1)
     num_classes = int(labels.max()) + 1 if len(labels) else 0
-    if isinstance(val_size, bool) or not isinstance(
-            val_size, (int, np.integer)) or val_size < 0 or \
-            (num_classes and val_size % num_classes):
+    check_int('val_size', val_size, low=0)
+    if num_classes and val_size % num_classes:
         raise ValueError(f'val_size={val_size!r} must be a multiple of the '
                          f'{num_classes} classes (the same number per class)')
     per_class = val_size // num_classes if num_classes else 0
@@ -50,9 +51,7 @@ def class_balanced_split(labels,
     val = np.sort(val)
     train = np.setdiff1d(np.arange(len(labels)), val)
     if train_size is not None:
-        if isinstance(train_size, bool) or not isinstance(
-                train_size, (int, np.integer)) or not \
-                0 < train_size <= len(train):
+        if check_int('train_size', train_size) > len(train):
             raise ValueError(
                 f'train_size={train_size!r} must be a positive integer of at '
                 f'most {len(train)} (the samples left after validation)')

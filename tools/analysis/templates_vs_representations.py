@@ -35,7 +35,6 @@ import re
 import numpy as np
 from mmengine.config import Config, DictAction
 
-import mmcolam  # noqa: F401  (registers mmcolam's components)
 from mmcolam.analysis import features as F
 from mmcolam.analysis import representations as R
 

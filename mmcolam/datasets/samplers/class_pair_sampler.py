@@ -1,11 +1,12 @@
 """Same-class pairs for class-wise self-knowledge distillation (CS-KD)."""
 import math
-from numbers import Integral
 
 import torch
 from mmengine.dist import get_dist_info, sync_random_seed
 from mmpretrain.registry import DATA_SAMPLERS
 from torch.utils.data import Sampler
+
+from mmcolam.argument_checks import check_bool, check_int
 
 
 @DATA_SAMPLERS.register_module()
@@ -54,16 +55,9 @@ class ClassPairSampler(Sampler):
     """
 
     def __init__(self, dataset, shuffle=True, seed=None, round_up=True):
-        if not isinstance(shuffle, bool):
-            raise ValueError(f'ClassPairSampler: shuffle={shuffle!r} must '
-                             'be True or False')
-        if not isinstance(round_up, bool):
-            raise ValueError(f'ClassPairSampler: round_up={round_up!r} must '
-                             'be True or False')
-        if seed is not None and (not isinstance(seed, Integral)
-                                 or isinstance(seed, bool)):
-            raise ValueError(f'ClassPairSampler: seed={seed!r} must be None '
-                             'or an integer')
+        check_bool('ClassPairSampler: shuffle', shuffle)
+        check_bool('ClassPairSampler: round_up', round_up)
+        check_int('ClassPairSampler: seed', seed, low=0, allow_none=True)
         if not hasattr(dataset, 'get_cat_ids'):
             raise ValueError(
                 f'ClassPairSampler: dataset {type(dataset).__name__} has no '

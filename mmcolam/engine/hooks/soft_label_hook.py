@@ -17,8 +17,9 @@ from mmpretrain.registry import HOOKS, TRANSFORMS
 from torch.utils.data import DataLoader, Subset
 
 from mmcolam.models.heads.colam_head import COLAMHead
-from mmcolam.soft_labels import (PeerStatistics, check_choice,
-                                 check_temperature, draw_peers,
+from mmcolam.argument_checks import (check_bool, check_choice, check_int,
+                                     check_number, check_temperature)
+from mmcolam.soft_labels import (STATISTICS, PeerStatistics, draw_peers,
                                  soft_label_summary,
                                  soft_labels_from_statistics)
 from mmcolam.soft_label_history import save_soft_label_history
@@ -54,14 +55,6 @@ def collate_peers(batch: Sequence[dict]) -> Tuple[dict, torch.Tensor]:
         inputs = torch.stack(inputs)
     labels = torch.cat([sample['data_samples'].gt_label for sample in batch])
     return dict(inputs=inputs), labels
-
-
-def _positive_int(name, value, allow_none=False):
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        allowed = 'a positive integer' + (' or None' if allow_none else '')
-        raise ValueError(f'{name}={value!r} is not allowed: use {allowed}')
 
 
 @HOOKS.register_module()
@@ -138,30 +131,30 @@ class SoftLabelHook(Hook):
                  online_window: Optional[int] = None,
                  peer_pipeline: Optional[Sequence[dict]] = None,
                  peer_batch_size: Optional[int] = None):
-        _positive_int('interval', interval)
+        check_int('interval', interval)
         check_choice('peer_mode', peer_mode, PEER_MODES)
-        _positive_int('num_peers', num_peers, allow_none=True)
-        PeerStatistics(1, statistic)  # validates ``statistic``
-        if isinstance(momentum, bool) or not isinstance(
-                momentum, (int, float)) or not 0 <= momentum < 1:
-            raise ValueError(f'momentum={momentum!r} must be a number in '
-                             '[0, 1) (0 = the paper)')
+        check_int('num_peers', num_peers, allow_none=True)
+        check_choice('statistic', statistic, STATISTICS)
+        check_bool('only_correct', only_correct)
+        check_bool('keep_true_class_top', keep_true_class_top)
+        momentum = check_number('momentum', momentum, 0, 1, open_high=True,
+                                note='0 = the paper')
         if label_temperature is not None:
-            label_temperature = check_temperature(label_temperature,
-                                                  'label_temperature')
-        _positive_int('online_window', online_window, allow_none=True)
+            label_temperature = check_temperature('label_temperature',
+                                                  label_temperature)
+        check_int('online_window', online_window, allow_none=True)
         if online_window is not None and online_window > interval:
             raise ValueError(
                 f'online_window={online_window} is longer than the stage '
                 f'(interval={interval}): use at most {interval}')
-        _positive_int('peer_batch_size', peer_batch_size, allow_none=True)
+        check_int('peer_batch_size', peer_batch_size, allow_none=True)
         self.interval = interval
         self.peer_mode = peer_mode
         self.num_peers = num_peers
         self.statistic = statistic
         self.only_correct = only_correct
         self.keep_true_class_top = keep_true_class_top
-        self.momentum = float(momentum)
+        self.momentum = momentum
         self.label_temperature = label_temperature
         self.online_window = online_window
         self.peer_pipeline = peer_pipeline

@@ -58,13 +58,6 @@ class CifarBackbone(BaseBackbone):
         self.out_indices = tuple(i % num_stages for i in out_indices)
         self.frozen_stages = frozen_stages
 
-    def _check_positive_int(self, arg, value):
-        """Raise ``ValueError`` unless ``value`` (the argument ``arg``) is an
-        integer ``>= 1``; the message starts with the class name."""
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f'{type(self).__name__}: {arg}={value!r} '
-                             'must be an integer >= 1')
-
     def _freeze_stages(self):
         if self.frozen_stages < 0:
             return

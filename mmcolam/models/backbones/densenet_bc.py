@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 from mmpretrain.registry import MODELS
 
+from mmcolam.argument_checks import check_int
 from .cifar_backbone import CIFAR_INIT_CFG, CifarBackbone
 
 
@@ -93,7 +94,7 @@ class DenseNetBC(CifarBackbone):
             raise ValueError(f'DenseNetBC: depth={depth!r} is not supported; '
                              'it must be 6n + 4 with n >= 1 (10, 16, 22, '
                              '..., 100, ...)')
-        self._check_positive_int('growth_rate', growth_rate)
+        check_int('DenseNetBC: growth_rate', growth_rate)
         if not 0 < compression <= 1:
             raise ValueError(f'DenseNetBC: compression={compression!r} must '
                              'be in (0, 1]')

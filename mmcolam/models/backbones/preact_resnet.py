@@ -7,6 +7,7 @@ conv, no max-pool) that mixup, COLAM and most label-regularisation papers use.
 import torch.nn as nn
 from mmpretrain.registry import MODELS
 
+from mmcolam.argument_checks import check_int
 from .cifar_backbone import CIFAR_INIT_CFG, CifarBackbone
 
 
@@ -89,10 +90,7 @@ class PreActResNet(CifarBackbone):
             raise ValueError(f'PreActResNet: depth={depth!r} is not '
                              f'supported; choose one of '
                              f'{tuple(self.arch_settings)}')
-        if isinstance(base_channels, bool) or not isinstance(
-                base_channels, int) or base_channels <= 0:
-            raise ValueError(f'PreActResNet: base_channels={base_channels!r}'
-                             ' must be a positive integer, e.g. 64')
+        check_int('PreActResNet: base_channels', base_channels)
         stage_channels = [base_channels * m for m in (1, 2, 4, 8)]
         num_stages = len(stage_channels)
         self._set_stage_options(out_indices, frozen_stages, num_stages)

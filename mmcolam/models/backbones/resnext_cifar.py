@@ -6,6 +6,7 @@ Neural Networks", CVPR 2017, section 5.3 and the authors' CIFAR code.
 import torch.nn as nn
 from mmpretrain.registry import MODELS
 
+from mmcolam.argument_checks import check_int
 from .cifar_backbone import CIFAR_INIT_CFG, CifarBackbone
 
 
@@ -97,8 +98,8 @@ class ResNeXtCifar(CifarBackbone):
             raise ValueError(f'ResNeXtCifar: depth={depth!r} is not '
                              'supported; it must be 9n + 2 with n >= 1 (11, '
                              '20, 29, 38, ...)')
-        self._check_positive_int('cardinality', cardinality)
-        self._check_positive_int('base_width', base_width)
+        check_int('ResNeXtCifar: cardinality', cardinality)
+        check_int('ResNeXtCifar: base_width', base_width)
         num_stages = len(self.stage_channels)
         self._set_stage_options(out_indices, frozen_stages, num_stages)
 

@@ -5,6 +5,7 @@ Zagoruyko, Komodakis, "Wide Residual Networks", BMVC 2016.
 import torch.nn as nn
 from mmpretrain.registry import MODELS
 
+from mmcolam.argument_checks import check_int
 from .cifar_backbone import CIFAR_INIT_CFG, CifarBackbone
 
 
@@ -87,7 +88,7 @@ class WideResNet(CifarBackbone):
             raise ValueError(f'WideResNet: depth={depth!r} is not supported; '
                              'it must be 6n + 4 with n >= 1 (10, 16, 22, '
                              '28, 34, 40, ...)')
-        self._check_positive_int('widen_factor', widen_factor)
+        check_int('WideResNet: widen_factor', widen_factor)
         if not 0 <= drop_rate < 1:
             raise ValueError(f'WideResNet: drop_rate={drop_rate!r} must be '
                              'in [0, 1)')

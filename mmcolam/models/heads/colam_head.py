@@ -9,8 +9,8 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 from mmcolam.soft_label_history import load_table
-from mmcolam.soft_labels import (PeerStatistics, check_temperature,
-                                 colam_targets)
+from mmcolam.argument_checks import check_number, check_temperature
+from mmcolam.soft_labels import PeerStatistics, colam_targets
 
 
 @MODELS.register_module()
@@ -69,24 +69,18 @@ class COLAMHead(LinearClsHead):
                      type='CrossEntropyLoss', use_soft=True, loss_weight=1.0),
                  **kwargs):
         super().__init__(num_classes, in_channels, loss=loss, **kwargs)
-        self.temperature = check_temperature(temperature)
-        if isinstance(hard_label_weight, bool) or not isinstance(
-                hard_label_weight, (int, float)) or not \
-                0 <= hard_label_weight <= 1:
-            raise ValueError(f'hard_label_weight={hard_label_weight!r} must '
-                             'be a number in [0, 1] (0 = the paper)')
-        self.hard_label_weight = float(hard_label_weight)
+        self.temperature = check_temperature('temperature', temperature)
+        self.hard_label_weight = check_number(
+            'hard_label_weight', hard_label_weight, 0, 1, note='0 = the paper')
         if smoothing is not None:
-            if isinstance(smoothing, bool) or not isinstance(
-                    smoothing, (int, float)) or not 0 < smoothing < 1:
-                raise ValueError(f'smoothing={smoothing!r} must be a number '
-                                 'in (0, 1), or None for the paper\'s form')
+            smoothing = check_number(
+                'smoothing', smoothing, 0, 1, open_low=True, open_high=True,
+                note="or None for the paper's form")
             if hard_label_weight:
                 raise ValueError(
                     f'hard_label_weight={hard_label_weight!r} applies to the '
                     f'paper\'s form only, but smoothing={smoothing!r}: set '
                     'smoothing=None to use hard_label_weight')
-            smoothing = float(smoothing)
         self.smoothing = smoothing
         self.register_buffer('soft_labels', torch.eye(num_classes))
         self.soft_label_file = soft_label_file

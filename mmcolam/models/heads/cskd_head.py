@@ -5,8 +5,7 @@ from mmpretrain.evaluation.metrics import Accuracy
 from mmpretrain.models.heads import LinearClsHead
 from mmpretrain.registry import MODELS
 
-from mmcolam.soft_labels import check_temperature
-from ..losses.utils import is_finite_real
+from mmcolam.argument_checks import check_number, check_temperature
 
 
 @MODELS.register_module()
@@ -61,12 +60,9 @@ class CSKDHead(LinearClsHead):
                  lambda_cls=1.0,
                  **kwargs):
         super().__init__(num_classes, in_channels, **kwargs)
-        if not is_finite_real(lambda_cls) or lambda_cls < 0:
-            raise ValueError(f'CSKDHead: lambda_cls={lambda_cls!r} must be a '
-                             'finite number >= 0')
-        self.temperature = check_temperature(temperature,
-                                             'CSKDHead: temperature')
-        self.lambda_cls = float(lambda_cls)
+        self.lambda_cls = check_number('CSKDHead: lambda_cls', lambda_cls, 0)
+        self.temperature = check_temperature('CSKDHead: temperature',
+                                             temperature)
 
     def _get_loss(self, cls_score, data_samples, **kwargs):
         """Cross-entropy on the anchors and the KL term of the pairs."""

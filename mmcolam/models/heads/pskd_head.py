@@ -1,7 +1,5 @@
 """Progressive self-knowledge distillation, PS-KD (Kim, Ji, Yoon, Hwang,
 ICCV 2021)."""
-import math
-from numbers import Real
 from typing import List, Optional, Tuple
 
 import torch
@@ -12,7 +10,7 @@ from mmpretrain.models.heads import LinearClsHead
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from mmcolam.soft_labels import check_choice
+from mmcolam.argument_checks import check_choice, check_number
 
 TABLE_DTYPES = {'float16': torch.float16, 'float32': torch.float32}
 
@@ -86,12 +84,10 @@ class PSKDHead(LinearClsHead):
                      type='CrossEntropyLoss', use_soft=True, loss_weight=1.0),
                  **kwargs):
         super().__init__(num_classes, in_channels, loss=loss, **kwargs)
-        if not (isinstance(alpha_T, Real) and not isinstance(alpha_T, bool)
-                and math.isfinite(alpha_T) and 0 <= alpha_T <= 1):
-            raise ValueError(f'PSKDHead: alpha_T={alpha_T!r} must be a '
-                             'number in [0, 1] (the authors use 0.8)')
-        check_choice('table_dtype', table_dtype, tuple(TABLE_DTYPES))
-        self.alpha_T = float(alpha_T)
+        self.alpha_T = check_number('PSKDHead: alpha_T', alpha_T, 0, 1,
+                                    note='the authors use 0.8')
+        check_choice('PSKDHead: table_dtype', table_dtype,
+                     tuple(TABLE_DTYPES))
         self.table_dtype = TABLE_DTYPES[table_dtype]
         # Set by PSKDHook.
         self.predictions: Optional[torch.Tensor] = None

@@ -3,8 +3,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
+from mmcolam.argument_checks import check_number
 from .utils import (check_label_shape, check_loss_options, get_reduction,
-                    is_finite_real, reduce_weighted_loss)
+                    reduce_weighted_loss)
 
 
 @MODELS.register_module()
@@ -44,9 +45,7 @@ class ConfidencePenaltyLoss(nn.Module):
 
     def __init__(self, beta=0.1, reduction='mean', loss_weight=1.0):
         super().__init__()
-        if not is_finite_real(beta) or beta < 0:
-            raise ValueError(f'ConfidencePenaltyLoss: beta={beta!r} must be '
-                             'a finite number >= 0')
+        check_number('ConfidencePenaltyLoss: beta', beta, 0)
         check_loss_options('ConfidencePenaltyLoss', reduction, loss_weight)
         self.beta = float(beta)
         self.reduction = reduction

@@ -1,5 +1,4 @@
 """DisturbLabel (Xie, Wang, Wei, Wang, Tian, CVPR 2016)."""
-from numbers import Integral
 
 import torch
 import torch.nn as nn
@@ -7,8 +6,9 @@ import torch.nn.functional as F
 from mmengine.dist import get_rank
 from mmpretrain.registry import MODELS
 
+from mmcolam.argument_checks import check_int, check_number
 from .utils import (check_label_shape, check_loss_options, get_reduction,
-                    is_finite_real, reduce_weighted_loss)
+                    reduce_weighted_loss)
 
 
 @MODELS.register_module()
@@ -63,13 +63,8 @@ class DisturbLabelLoss(nn.Module):
     def __init__(self, alpha=0.1, seed=None, reduction='mean',
                  loss_weight=1.0):
         super().__init__()
-        if not is_finite_real(alpha) or not 0 <= alpha <= 1:
-            raise ValueError(f'DisturbLabelLoss: alpha={alpha!r} must be a '
-                             'probability in [0, 1]')
-        if seed is not None and (not isinstance(seed, Integral)
-                                 or isinstance(seed, bool) or seed < 0):
-            raise ValueError(f'DisturbLabelLoss: seed={seed!r} must be None '
-                             'or an integer >= 0')
+        check_number('DisturbLabelLoss: alpha', alpha, 0, 1)
+        check_int('DisturbLabelLoss: seed', seed, low=0, allow_none=True)
         check_loss_options('DisturbLabelLoss', reduction, loss_weight)
         self.alpha = float(alpha)
         self.seed = seed

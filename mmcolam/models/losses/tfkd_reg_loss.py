@@ -6,9 +6,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
-from mmcolam.soft_labels import check_temperature
+from mmcolam.argument_checks import check_number, check_temperature
 from .utils import (check_label_shape, check_loss_options, get_reduction,
-                    is_finite_real, reduce_weighted_loss)
+                    reduce_weighted_loss)
 
 
 @MODELS.register_module()
@@ -101,18 +101,13 @@ class TfKDRegLoss(nn.Module):
                  reduction='mean',
                  loss_weight=1.0):
         super().__init__()
-        if not is_finite_real(alpha) or not 0 <= alpha <= 1:
-            raise ValueError(f'TfKDRegLoss: alpha={alpha!r} must be a number '
-                             'in [0, 1]')
-        check_temperature(temperature, 'TfKDRegLoss: temperature')
-        if not is_finite_real(correct_prob) or not 0 < correct_prob <= 1:
-            raise ValueError(f'TfKDRegLoss: correct_prob={correct_prob!r} '
-                             'must be a probability in (0, 1]')
-        check_temperature(student_temperature,
-                          'TfKDRegLoss: student_temperature')
-        if not is_finite_real(kl_weight) or kl_weight < 0:
-            raise ValueError(f'TfKDRegLoss: kl_weight={kl_weight!r} must be '
-                             'a finite number >= 0')
+        check_number('TfKDRegLoss: alpha', alpha, 0, 1)
+        check_temperature('TfKDRegLoss: temperature', temperature)
+        check_number('TfKDRegLoss: correct_prob', correct_prob, 0, 1,
+                     open_low=True)
+        check_temperature('TfKDRegLoss: student_temperature',
+                          student_temperature)
+        check_number('TfKDRegLoss: kl_weight', kl_weight, 0)
         check_loss_options('TfKDRegLoss', reduction, loss_weight)
         self.alpha = float(alpha)
         self.temperature = float(temperature)

@@ -3,18 +3,11 @@
 Every error message starts with ``owner``, the name of the class that
 checks, so that it says which config entry is wrong.
 """
-import math
-from numbers import Real
-
 from mmpretrain.models.losses.utils import weight_reduce_loss
 
+from mmcolam.argument_checks import check_choice, check_number
+
 REDUCTIONS = ('none', 'mean', 'sum')
-
-
-def is_finite_real(value):
-    """Whether ``value`` is a finite real number (``bool`` is not one)."""
-    return (isinstance(value, Real) and not isinstance(value, bool)
-            and math.isfinite(value))
 
 
 def check_loss_options(owner, reduction, loss_weight):
@@ -24,12 +17,8 @@ def check_loss_options(owner, reduction, loss_weight):
         ValueError: ``reduction`` is not one of :data:`REDUCTIONS`, or
             ``loss_weight`` is not a finite number.
     """
-    if reduction not in REDUCTIONS:
-        raise ValueError(f'{owner}: reduction={reduction!r} must be one of '
-                         f'{REDUCTIONS}')
-    if not is_finite_real(loss_weight):
-        raise ValueError(f'{owner}: loss_weight={loss_weight!r} must be a '
-                         'finite number')
+    check_choice(f'{owner}: reduction', reduction, REDUCTIONS)
+    check_number(f'{owner}: loss_weight', loss_weight)
 
 
 def get_reduction(owner, reduction, reduction_override):
