@@ -210,7 +210,8 @@ def soft_labels_from_statistics(stats: PeerStatistics,
     return out, report
 
 
-def off_diagonal_rows(rows: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+def off_diagonal_rows(rows: torch.Tensor,
+                      classes: torch.Tensor) -> torch.Tensor:
     """Rows of a soft-label table without their own class, renormalised.
 
     Args:

@@ -9,9 +9,9 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
+from fake_data import read_idx
 from mmengine.config import Config
 from mmengine.runner import Runner
-from fake_data import read_idx
 from runner_config import fashion_mnist_config
 from tool_runs import load_tool
 

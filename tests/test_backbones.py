@@ -28,11 +28,15 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
+from mmpretrain.registry import MODELS
 
 import mmcolam  # noqa: F401  (registers the backbones)
-from mmcolam.models.backbones import (DenseNetBC, PreActResNet, ResNeXtCifar,
-                                      WideResNet)
-from mmpretrain.registry import MODELS
+from mmcolam.models.backbones import (
+    DenseNetBC,
+    PreActResNet,
+    ResNeXtCifar,
+    WideResNet,
+)
 
 CONFIG_DIR = osp.join(
     osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', '_base_',

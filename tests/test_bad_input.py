@@ -11,6 +11,7 @@ import glob
 import math
 import os.path as osp
 
+import colam_test_hooks  # noqa: F401  (registers the test hooks)
 import numpy as np
 import pytest
 import torch
@@ -21,8 +22,6 @@ from mmengine.runner import Runner
 from mmpretrain.registry import MODELS
 from test_soft_label_hook import colam_config
 from tool_runs import load_tool, write_config
-
-import colam_test_hooks  # noqa: F401  (registers the test hooks)
 
 
 def train(cfg):

@@ -13,7 +13,8 @@ import benchmark  # noqa: E402
 
 from mmcolam.analysis.benchmark import markdown_table, summarise  # noqa
 
-HL = osp.join(ROOT, 'configs/baselines/smallconvnet_1xb128-hl_fashion-mnist.py')
+HL = osp.join(ROOT, 'configs', 'baselines',
+              'smallconvnet_1xb128-hl_fashion-mnist.py')
 COLAM = osp.join(ROOT,
                  'configs/colam/smallconvnet_1xb128-colam_fashion-mnist.py')
 

@@ -131,13 +131,15 @@ def test_soft_label_file_of_wrong_shape_is_rejected(tmp_path):
 
 
 @pytest.mark.parametrize('kwargs, pattern', [
-    (dict(temperature=0), r'temperature=0 must be a finite number in \[0.01, '),
+    (dict(temperature=0), r'temperature=0 must be a finite number in '
+     r'\[0.01, '),
     (dict(temperature=-1.0), 'temperature=-1.0'),
     (dict(temperature=float('inf')), 'temperature=inf'),
     (dict(temperature=1e-40), 'temperature=1e-40'),
     (dict(smoothing=None, hard_label_weight=1.5),
      r'hard_label_weight=1.5 .*\[0, 1\]'),
-    (dict(smoothing=1.0), r'smoothing=1.0 must be a finite number in \(0, 1\)'),
+    (dict(smoothing=1.0),
+     r'smoothing=1.0 must be a finite number in \(0, 1\)'),
     (dict(smoothing=0.1, hard_label_weight=0.5), 'set smoothing=None'),
 ])
 def test_bad_options_are_rejected(kwargs, pattern):

@@ -42,6 +42,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+import unchecked_cifar  # noqa: F401  (registers the test-only datasets)
 import yaml
 from fake_data import class_images, write_cifar, write_fashion_mnist
 from mmengine.config import Config
@@ -50,18 +51,17 @@ from mmengine.hooks import Hook
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
+from mmpretrain.models.classifiers import ImageClassifier
+from mmpretrain.models.heads import LinearClsHead
+from mmpretrain.models.losses import CrossEntropyLoss, LabelSmoothLoss
+from mmpretrain.registry import DATA_SAMPLERS, DATASETS, HOOKS, MODELS
 
 import mmcolam  # noqa: F401  (registers mmcolam's components)
-import unchecked_cifar  # noqa: F401  (registers the test-only datasets)
 from mmcolam.engine.hooks import SoftLabelHook
 from mmcolam.models.classifiers import LabelRefinery
 from mmcolam.models.heads import COLAMHead, CSKDHead
 from mmcolam.models.losses import ConfidencePenaltyLoss, DisturbLabelLoss
 from mmcolam.soft_labels import PeerStatistics, soft_labels_from_statistics
-from mmpretrain.models.classifiers import ImageClassifier
-from mmpretrain.models.heads import LinearClsHead
-from mmpretrain.models.losses import CrossEntropyLoss, LabelSmoothLoss
-from mmpretrain.registry import DATA_SAMPLERS, DATASETS, HOOKS, MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_ROOT = osp.join(ROOT, 'configs')

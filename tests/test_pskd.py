@@ -10,12 +10,12 @@ import traceback
 import numpy as np
 import pytest
 import torch
+from colam_test_hooks import Crash
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from mmpretrain.registry import HOOKS, MODELS
 from mmpretrain.structures import DataSample
-from colam_test_hooks import Crash
 from runner_config import assert_finished_run, fashion_mnist_config
 
 import mmcolam  # noqa: F401  (registers the components)

@@ -13,10 +13,10 @@ import mmpretrain
 import numpy as np
 import pytest
 import torch
+from fake_data import read_idx
 from mmengine.config import Config
 from mmengine.runner import Runner
 from mmpretrain.registry import MODELS
-from fake_data import read_idx
 from runner_config import fashion_mnist_config
 from tool_runs import load_tool
 
@@ -181,7 +181,8 @@ def test_mmpretrain_loads_it_without_mmcolam(colam_checkpoint, published,
 def test_rewrite_keeps_mmcolam_when_the_model_needs_it():
     tool = load_tool('publish_model')
     cfg = Config.fromfile(osp.join(
-        ROOT, 'configs', 'colam', 'smallconvnet_1xb128-colam_fashion-mnist.py'))
+        ROOT, 'configs', 'colam',
+        'smallconvnet_1xb128-colam_fashion-mnist.py'))
     new = tool.rewrite_config(cfg)
     assert new.model.backbone.type == 'SmallConvNet'  # mmcolam's
     assert new.custom_imports.imports == ['mmcolam']

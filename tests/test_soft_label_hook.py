@@ -10,11 +10,11 @@ import time
 import numpy as np
 import pytest
 import torch
+from colam_test_hooks import Crash
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from mmpretrain.structures import DataSample
-from colam_test_hooks import Crash
 from runner_config import fashion_mnist_config
 
 from mmcolam.engine.hooks.soft_label_hook import collate_peers
@@ -38,7 +38,8 @@ def colam_config(tmp_path, max_epochs=3, hook=None, head=None, **kwargs):
     cfg['custom_hooks'] = [hook_cfg]
     cfg['experiment_name'] = f'colam_test_{next(_names)}'
     cfg['visualizer'] = dict(
-        type='UniversalVisualizer', vis_backends=[dict(type='LocalVisBackend')],
+        type='UniversalVisualizer',
+        vis_backends=[dict(type='LocalVisBackend')],
         name=cfg['experiment_name'])
     return cfg
 
@@ -325,8 +326,9 @@ def test_heatmaps_reach_tensorboard(tmp_path):
     """The heatmap of every update is an image in TensorBoard's event file,
     at the update's iteration, with the pixels of the PNG beside it."""
     from matplotlib.image import imread
-    from tensorboard.backend.event_processing.event_accumulator import \
-        EventAccumulator
+    from tensorboard.backend.event_processing.event_accumulator import (
+        EventAccumulator,
+    )
     cfg = colam_config(tmp_path, max_epochs=3)
     cfg['visualizer']['vis_backends'] = [
         dict(type='TensorboardVisBackend')]

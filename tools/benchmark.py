@@ -16,8 +16,9 @@ overrides K=V (e.g. another label-smoothing eps).
 
 Without CONFIGs, every Fashion-MNIST config of configs/baselines and
 configs/colam is run, hard labels first (Label Refinery excepted: it needs a
-trained teacher, see tools/label_refinery.sh). A method's name is the part of its
-config name between the batch and the data set (``..._1xb128-colam_...``).
+trained teacher, see tools/label_refinery.sh). A method's name is the part
+of its config name between the batch and the data set
+(``..._1xb128-colam_...``).
 Writes ``benchmark.md``, ``benchmark.json`` and ``benchmark.png`` to the work
 dir and prints the table. Besides the wall-time ratio to the reference (noisy
 on a shared machine), it reports the time SoftLabelHook's updates took inside
@@ -25,6 +26,8 @@ each run, and the CPU time of the heatmaps it drew in a background thread,
 each as a share of the rest of that run's training.
 """
 import mmcolam  # noqa: F401  (first: filters upstream warnings)
+
+# isort: split
 import argparse
 import glob
 import json
@@ -33,8 +36,13 @@ import os.path as osp
 
 from mmengine.config import DictAction
 
-from mmcolam.analysis.benchmark import (markdown_table, method_name, plot,
-                                        run_once, summarise)
+from mmcolam.analysis.benchmark import (
+    markdown_table,
+    method_name,
+    plot,
+    run_once,
+    summarise,
+)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_PATTERN = 'configs/*/smallconvnet_1xb128-*_fashion-mnist.py'

@@ -26,6 +26,8 @@ defaulting to the config's name):
 Prediction is unchanged: a COLAMHead predicts with the plain logits.
 """
 import mmcolam  # noqa: F401  (first: filters upstream warnings)
+
+# isort: split
 import argparse
 import copy
 import datetime

@@ -10,6 +10,8 @@ Usage: python tools/test.py CONFIG CHECKPOINT [--work-dir DIR]
 Several processes: tools/dist_test.sh (torchrun) or tools/slurm_test.sh.
 """
 import mmcolam  # noqa: F401  (first: filters upstream warnings)
+
+# isort: split
 import argparse
 import copy
 
@@ -20,11 +22,14 @@ from mmengine.evaluator import DumpResults
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmcolam.upstream_noise import quiet_upstream_logs
-
 # tools/train.py, beside this file
-from train import (parse_with_launcher, set_launcher_and_work_dir,
-                   setup_cpu_distributed)
+from train import (
+    parse_with_launcher,
+    set_launcher_and_work_dir,
+    setup_cpu_distributed,
+)
+
+from mmcolam.upstream_noise import quiet_upstream_logs
 
 
 def parse_args(argv=None):

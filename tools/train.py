@@ -10,6 +10,8 @@ On a machine without CUDA, ``--launcher pytorch`` runs on CPU with the gloo
 backend (``--cfg-options env_cfg.dist_cfg.backend=gloo``).
 """
 import mmcolam  # noqa: F401  (first: filters upstream warnings)
+
+# isort: split
 import argparse
 import datetime
 import os

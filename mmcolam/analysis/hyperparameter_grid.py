@@ -9,13 +9,12 @@ import inspect
 import itertools
 from typing import Dict, List, Optional, Sequence
 
-from mmcolam.argument_checks import check_int
-
 import numpy as np
 from mmengine.config import Config
 
 from mmcolam.analysis.figures import new_figure
 from mmcolam.analysis.runs import soft_label_hook_positions, type_name
+from mmcolam.argument_checks import check_int
 
 
 def peers_name(num_peers: Optional[int]) -> str:

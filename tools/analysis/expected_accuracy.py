@@ -15,6 +15,8 @@ against the identity table (step 0). Writes ``expected_accuracy.png``,
 (default ``COLAM_WORK_DIR/expected_accuracy``).
 """
 import mmcolam  # noqa: F401  (first: filters upstream warnings)
+
+# isort: split
 import argparse
 import csv
 import json
@@ -24,8 +26,10 @@ import os.path as osp
 import numpy as np
 from mmengine.config import Config, DictAction
 
-from mmcolam.analysis.expected_accuracy import (frozen_soft_label_config,
-                                                plot_expected_accuracy)
+from mmcolam.analysis.expected_accuracy import (
+    frozen_soft_label_config,
+    plot_expected_accuracy,
+)
 from mmcolam.analysis.runs import DEFAULT_METRIC, train_and_test
 from mmcolam.analysis.soft_label_evolution import load_soft_label_history
 

@@ -17,6 +17,8 @@ overrides that reproduce it), ``grid_summary.csv`` (mean/std over seeds),
 dir (default ``work_dirs/hyperparameter_grid``).
 """
 import mmcolam  # noqa: F401  (first: filters upstream warnings)
+
+# isort: split
 import argparse
 import copy
 import csv

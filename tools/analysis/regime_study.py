@@ -15,6 +15,8 @@ finds there (``--report-only`` summarises them without training). Writes
 ``regime_study.md`` and ``regime_study.png``.
 """
 import mmcolam  # noqa: F401  (first: filters upstream warnings)
+
+# isort: split
 import argparse
 import glob
 import json

@@ -14,6 +14,8 @@ growth faster than C shows; whole for the rest), also as multiples of the
 time to copy one table.
 """
 import mmcolam  # noqa: F401  (first: filters upstream warnings)
+
+# isort: split
 import argparse
 import ctypes
 import tempfile
@@ -23,8 +25,11 @@ import torch
 from mmengine.logging import MMLogger
 
 from mmcolam.soft_label_history import save_soft_label_history
-from mmcolam.soft_labels import (PeerStatistics, soft_label_summary,
-                                 soft_labels_from_statistics)
+from mmcolam.soft_labels import (
+    PeerStatistics,
+    soft_label_summary,
+    soft_labels_from_statistics,
+)
 
 
 def rss_bytes(field: str) -> int:

@@ -13,16 +13,20 @@ SoftLabelHook at every update) in update order and writes to the output dir
 - ``soft_label_evolution.json`` and ``.csv``: those numbers per update.
 """
 import mmcolam  # noqa: F401  (first: filters upstream warnings)
+
+# isort: split
 import argparse
 import csv
 import json
 import os
 import os.path as osp
 
-from mmcolam.analysis.soft_label_evolution import (evolution_summary,
-                                                   load_soft_label_history,
-                                                   plot_evolution_curves,
-                                                   plot_history_grid)
+from mmcolam.analysis.soft_label_evolution import (
+    evolution_summary,
+    load_soft_label_history,
+    plot_evolution_curves,
+    plot_history_grid,
+)
 
 
 def parse_args(argv=None):

@@ -25,6 +25,8 @@ dir:
   projected coordinates.
 """
 import mmcolam  # noqa: F401  (first: filters upstream warnings)
+
+# isort: split
 import argparse
 import csv
 import json

@@ -8,8 +8,8 @@ from mmpretrain.models.heads import LinearClsHead
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from mmcolam.soft_label_history import load_table
 from mmcolam.argument_checks import check_number, check_temperature
+from mmcolam.soft_label_history import load_table
 from mmcolam.soft_labels import PeerStatistics, colam_targets
 
 

@@ -4,8 +4,12 @@ import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
 from mmcolam.argument_checks import check_number
-from .utils import (check_label_shape, check_loss_options, get_reduction,
-                    reduce_weighted_loss)
+from .utils import (
+    check_label_shape,
+    check_loss_options,
+    get_reduction,
+    reduce_weighted_loss,
+)
 
 
 @MODELS.register_module()

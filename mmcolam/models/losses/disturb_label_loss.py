@@ -7,8 +7,12 @@ from mmengine.dist import get_rank
 from mmpretrain.registry import MODELS
 
 from mmcolam.argument_checks import check_int, check_number
-from .utils import (check_label_shape, check_loss_options, get_reduction,
-                    reduce_weighted_loss)
+from .utils import (
+    check_label_shape,
+    check_loss_options,
+    get_reduction,
+    reduce_weighted_loss,
+)
 
 
 @MODELS.register_module()
