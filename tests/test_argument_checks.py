@@ -3,13 +3,8 @@ allowed."""
 import numpy as np
 import pytest
 
-from mmcolam.argument_checks import (
-    check_bool,
-    check_choice,
-    check_int,
-    check_number,
-    check_temperature,
-)
+from mmcolam.argument_checks import (check_bool, check_choice, check_int,
+                                     check_number, check_temperature)
 
 
 @pytest.mark.parametrize('value', [0.5, 1, np.float32(0.25), 0])

@@ -31,12 +31,8 @@ from mmengine.config import Config
 from mmpretrain.registry import MODELS
 
 import mmcolam  # noqa: F401  (registers the backbones)
-from mmcolam.models.backbones import (
-    DenseNetBC,
-    PreActResNet,
-    ResNeXtCifar,
-    WideResNet,
-)
+from mmcolam.models.backbones import (DenseNetBC, PreActResNet, ResNeXtCifar,
+                                      WideResNet)
 
 CONFIG_DIR = osp.join(
     osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', '_base_',

@@ -3,11 +3,8 @@ import pytest
 import torch
 from mmpretrain.registry import DATA_SAMPLERS, MODELS
 from mmpretrain.structures import DataSample
-from runner_config import (
-    assert_finished_run,
-    fashion_mnist_config,
-    train_and_test,
-)
+from runner_config import (assert_finished_run, fashion_mnist_config,
+                           train_and_test)
 
 import mmcolam  # noqa: F401  (registers the components)
 from mmcolam.datasets.samplers import class_pair_sampler

@@ -19,16 +19,8 @@ import torch
 from mmengine.config import Config
 from mmpretrain.registry import DATASETS, MODELS
 from test_soft_label_hook import TEMPERATURE, colam_config, softmax_rows
-from tool_runs import (
-    REPO,
-    TOOLS,
-    finish,
-    load_tool,
-    run_tool,
-    start_tool,
-    stop,
-    write_config,
-)
+from tool_runs import (REPO, TOOLS, finish, load_tool, run_tool, start_tool,
+                       stop, write_config)
 
 import mmcolam  # noqa: F401
 from mmcolam.soft_labels import draw_peers

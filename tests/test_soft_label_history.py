@@ -8,13 +8,9 @@ import torch
 
 from mmcolam.analysis import soft_label_evolution
 from mmcolam.models.heads import COLAMHead
-from mmcolam.soft_label_history import (
-    FULL_HISTORY_MAX_CLASSES,
-    HEATMAP_MAX_CLASSES,
-    HISTORY_TOP_K,
-    load_table,
-    save_soft_label_history,
-)
+from mmcolam.soft_label_history import (FULL_HISTORY_MAX_CLASSES,
+                                        HEATMAP_MAX_CLASSES, HISTORY_TOP_K,
+                                        load_table, save_soft_label_history)
 
 
 def test_small_table_gets_npy_and_heatmap(tmp_path):

@@ -326,9 +326,8 @@ def test_heatmaps_reach_tensorboard(tmp_path):
     """The heatmap of every update is an image in TensorBoard's event file,
     at the update's iteration, with the pixels of the PNG beside it."""
     from matplotlib.image import imread
-    from tensorboard.backend.event_processing.event_accumulator import (
-        EventAccumulator,
-    )
+    from tensorboard.backend.event_processing.event_accumulator import \
+        EventAccumulator
     cfg = colam_config(tmp_path, max_epochs=3)
     cfg['visualizer']['vis_backends'] = [
         dict(type='TensorboardVisBackend')]

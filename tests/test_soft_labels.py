@@ -3,12 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from mmcolam.soft_labels import (
-    PeerStatistics,
-    draw_peers,
-    soft_label_summary,
-    soft_labels_from_statistics,
-)
+from mmcolam.soft_labels import (PeerStatistics, draw_peers,
+                                 soft_label_summary,
+                                 soft_labels_from_statistics)
 
 
 def np_softmax(x):

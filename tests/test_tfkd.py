@@ -4,11 +4,8 @@ import numpy as np
 import pytest
 import torch
 from mmpretrain.registry import MODELS
-from runner_config import (
-    assert_finished_run,
-    fashion_mnist_config,
-    train_and_test,
-)
+from runner_config import (assert_finished_run, fashion_mnist_config,
+                           train_and_test)
 
 import mmcolam  # noqa: F401  (registers the components)
 

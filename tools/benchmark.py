@@ -36,13 +36,8 @@ import os.path as osp
 
 from mmengine.config import DictAction
 
-from mmcolam.analysis.benchmark import (
-    markdown_table,
-    method_name,
-    plot,
-    run_once,
-    summarise,
-)
+from mmcolam.analysis.benchmark import (markdown_table, method_name, plot,
+                                        run_once, summarise)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_PATTERN = 'configs/*/smallconvnet_1xb128-*_fashion-mnist.py'

@@ -26,10 +26,8 @@ import os.path as osp
 import numpy as np
 from mmengine.config import Config, DictAction
 
-from mmcolam.analysis.expected_accuracy import (
-    frozen_soft_label_config,
-    plot_expected_accuracy,
-)
+from mmcolam.analysis.expected_accuracy import (frozen_soft_label_config,
+                                                plot_expected_accuracy)
 from mmcolam.analysis.runs import DEFAULT_METRIC, train_and_test
 from mmcolam.analysis.soft_label_evolution import load_soft_label_history
 

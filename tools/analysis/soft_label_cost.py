@@ -25,11 +25,8 @@ import torch
 from mmengine.logging import MMLogger
 
 from mmcolam.soft_label_history import save_soft_label_history
-from mmcolam.soft_labels import (
-    PeerStatistics,
-    soft_label_summary,
-    soft_labels_from_statistics,
-)
+from mmcolam.soft_labels import (PeerStatistics, soft_label_summary,
+                                 soft_labels_from_statistics)
 
 
 def rss_bytes(field: str) -> int:

@@ -21,12 +21,10 @@ import json
 import os
 import os.path as osp
 
-from mmcolam.analysis.soft_label_evolution import (
-    evolution_summary,
-    load_soft_label_history,
-    plot_evolution_curves,
-    plot_history_grid,
-)
+from mmcolam.analysis.soft_label_evolution import (evolution_summary,
+                                                   load_soft_label_history,
+                                                   plot_evolution_curves,
+                                                   plot_history_grid)
 
 
 def parse_args(argv=None):

@@ -16,22 +16,13 @@ from mmengine.runner.amp import autocast
 from mmpretrain.registry import HOOKS, TRANSFORMS
 from torch.utils.data import DataLoader, Subset
 
-from mmcolam.argument_checks import (
-    check_bool,
-    check_choice,
-    check_int,
-    check_number,
-    check_temperature,
-)
+from mmcolam.argument_checks import (check_bool, check_choice, check_int,
+                                     check_number, check_temperature)
 from mmcolam.models.heads.colam_head import COLAMHead
 from mmcolam.soft_label_history import save_soft_label_history
-from mmcolam.soft_labels import (
-    STATISTICS,
-    PeerStatistics,
-    draw_peers,
-    soft_label_summary,
-    soft_labels_from_statistics,
-)
+from mmcolam.soft_labels import (STATISTICS, PeerStatistics, draw_peers,
+                                 soft_label_summary,
+                                 soft_labels_from_statistics)
 
 PEER_MODES = ('resample', 'online')
 CHECKPOINT_KEY = 'soft_label_peer_statistics'

@@ -3,7 +3,6 @@ from typing import List, Optional
 
 import numpy as np
 import torch
-from mmpretrain.evaluation.metrics import Accuracy
 from mmpretrain.models.heads import LinearClsHead
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
@@ -11,6 +10,7 @@ from mmpretrain.structures import DataSample
 from mmcolam.argument_checks import check_number, check_temperature
 from mmcolam.soft_label_history import load_table
 from mmcolam.soft_labels import PeerStatistics, colam_targets
+from .batch_labels import accuracy_items, batch_labels
 
 
 @MODELS.register_module()
@@ -106,10 +106,7 @@ class COLAMHead(LinearClsHead):
                 'labels would stay hard labels: add custom_hooks=[dict(type='
                 "'SoftLabelHook', interval=...)] to the config, or give "
                 'soft_label_file=... to train against fixed soft labels.')
-        if 'gt_score' in data_samples[0]:
-            labels = torch.stack([i.gt_score for i in data_samples])
-        else:
-            labels = torch.cat([i.gt_label for i in data_samples])
+        labels = batch_labels(data_samples)
         if self.peer_statistics is not None:
             self.peer_statistics.update(cls_score, labels)
         target = self.soft_targets(labels)
@@ -120,13 +117,7 @@ class COLAMHead(LinearClsHead):
                 avg_factor=cls_score.size(0),
                 **kwargs))
         if self.cal_acc:
-            if labels.ndim != 1:
-                raise ValueError('cal_acc=True is pointless with batch '
-                                 'augmentation such as Mixup: set it False')
-            acc = Accuracy.calculate(cls_score, labels, topk=self.topk)
-            losses.update(
-                {f'accuracy_top-{k}': a
-                 for k, a in zip(self.topk, acc)})
+            losses.update(accuracy_items(cls_score, labels, self.topk))
         return losses
 
 

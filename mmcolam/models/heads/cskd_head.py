@@ -1,11 +1,11 @@
 """Class-wise self-knowledge distillation, CS-KD (Yun et al., CVPR 2020)."""
 import torch
 import torch.nn.functional as F
-from mmpretrain.evaluation.metrics import Accuracy
 from mmpretrain.models.heads import LinearClsHead
 from mmpretrain.registry import MODELS
 
 from mmcolam.argument_checks import check_number, check_temperature
+from .batch_labels import accuracy_items, class_indices
 
 
 @MODELS.register_module()
@@ -66,18 +66,13 @@ class CSKDHead(LinearClsHead):
 
     def _get_loss(self, cls_score, data_samples, **kwargs):
         """Cross-entropy on the anchors and the KL term of the pairs."""
-        if 'gt_score' in data_samples[0]:
-            raise ValueError(
-                'CSKDHead: the batch carries gt_score, i.e. a batch '
-                'augmentation (Mixup, CutMix) mixed it; that breaks the '
-                'same-class pairs, so remove model.train_cfg.augments (the '
-                "data_preprocessor's batch_augments)")
         if cls_score.size(0) % 2:
             raise ValueError(
                 f'CSKDHead: a batch of {cls_score.size(0)} samples cannot '
                 'hold (anchor, partner) pairs; use ClassPairSampler with an '
                 'even train_dataloader.batch_size')
-        target = torch.cat([sample.gt_label for sample in data_samples])
+        target = class_indices(data_samples, 'CSKDHead',
+                               'that breaks the same-class pairs')
         anchor_target, partner_target = target[0::2], target[1::2]
         if not torch.equal(anchor_target, partner_target):
             raise ValueError(
@@ -99,9 +94,6 @@ class CSKDHead(LinearClsHead):
             log_target=True) / num_anchors
         losses['loss_cskd'] = self.lambda_cls * temperature**2 * kl
         if self.cal_acc:
-            accuracy = Accuracy.calculate(
-                anchor_score, anchor_target, topk=self.topk)
             losses.update(
-                {f'accuracy_top-{k}': a
-                 for k, a in zip(self.topk, accuracy)})
+                accuracy_items(anchor_score, anchor_target, self.topk))
         return losses

@@ -5,12 +5,12 @@ from typing import List, Optional, Tuple
 import torch
 import torch.nn.functional as F
 from mmengine import dist
-from mmpretrain.evaluation.metrics import Accuracy
 from mmpretrain.models.heads import LinearClsHead
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 from mmcolam.argument_checks import check_choice, check_number
+from .batch_labels import accuracy_items, class_indices
 
 TABLE_DTYPES = {'float16': torch.float16, 'float32': torch.float32}
 
@@ -141,18 +141,13 @@ class PSKDHead(LinearClsHead):
                 'PSKDHead is training without a PSKDHook, which allocates '
                 'its prediction table and sets the epoch: add '
                 "custom_hooks=[dict(type='PSKDHook')] to the config")
-        if 'gt_score' in data_samples[0]:
-            raise ValueError(
-                'PSKDHead: the batch carries gt_score, i.e. a batch '
-                'augmentation (Mixup, CutMix) mixed it; a mixed image is not '
-                'the sample whose previous prediction PS-KD reads, so remove '
-                "model.train_cfg.augments (the data_preprocessor's "
-                'batch_augments)')
+        labels = class_indices(
+            data_samples, 'PSKDHead', 'a mixed image is not the sample whose '
+            'previous prediction PS-KD reads')
         if 'sample_idx' not in data_samples[0]:
             raise ValueError(
                 'PSKDHead: the data samples carry no sample_idx; keep '
                 "'sample_idx' in the meta_keys of PackInputs (its default)")
-        labels = torch.cat([s.gt_label for s in data_samples])
         indices = torch.tensor([int(s.sample_idx) for s in data_samples],
                                dtype=torch.long, device=cls_score.device)
         num_samples = self.predictions.size(0)
@@ -169,10 +164,7 @@ class PSKDHead(LinearClsHead):
                 0.0 if self.epoch == 0 else self.alpha))
         self.record(indices, cls_score.detach().float().softmax(dim=1))
         if self.cal_acc:
-            acc = Accuracy.calculate(cls_score, labels, topk=self.topk)
-            losses.update(
-                {f'accuracy_top-{k}': a
-                 for k, a in zip(self.topk, acc)})
+            losses.update(accuracy_items(cls_score, labels, self.topk))
         return losses
 
     @torch.no_grad()

@@ -4,12 +4,8 @@ import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
 from mmcolam.argument_checks import check_number
-from .utils import (
-    check_label_shape,
-    check_loss_options,
-    get_reduction,
-    reduce_weighted_loss,
-)
+from .utils import (check_label_shape, check_loss_options, get_reduction,
+                    per_sample_cross_entropy, reduce_weighted_loss)
 
 
 @MODELS.register_module()
@@ -75,14 +71,11 @@ class ConfidencePenaltyLoss(nn.Module):
         """
         reduction = get_reduction('ConfidencePenaltyLoss', self.reduction,
                                   reduction_override)
-        log_prob = F.log_softmax(cls_score, dim=1)
         check_label_shape('ConfidencePenaltyLoss', label, cls_score)
-        if label.dim() == 1:
-            cross_entropy = -log_prob.gather(1, label.long()[:, None])[:, 0]
-        else:
-            cross_entropy = -(label * log_prob).sum(dim=1)
+        log_prob = F.log_softmax(cls_score, dim=1)
         negative_entropy = (log_prob.exp() * log_prob).sum(dim=1)
-        loss = cross_entropy + self.beta * negative_entropy
+        loss = per_sample_cross_entropy(cls_score, label) + \
+            self.beta * negative_entropy
         loss = reduce_weighted_loss(loss, weight, reduction, avg_factor)
         return self.loss_weight * loss
 

@@ -1,5 +1,4 @@
 """DisturbLabel (Xie, Wang, Wei, Wang, Tian, CVPR 2016)."""
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -7,12 +6,8 @@ from mmengine.dist import get_rank
 from mmpretrain.registry import MODELS
 
 from mmcolam.argument_checks import check_int, check_number
-from .utils import (
-    check_label_shape,
-    check_loss_options,
-    get_reduction,
-    reduce_weighted_loss,
-)
+from .utils import (check_label_shape, check_loss_options, get_reduction,
+                    per_sample_cross_entropy, reduce_weighted_loss)
 
 
 @MODELS.register_module()
@@ -125,12 +120,9 @@ class DisturbLabelLoss(nn.Module):
         check_label_shape('DisturbLabelLoss', label, cls_score)
         if self.training:
             label = self.disturb_labels(label, cls_score.size(1))
-        log_prob = F.log_softmax(cls_score, dim=1)
-        if label.dim() == 1:
-            loss = -log_prob.gather(1, label.long()[:, None])[:, 0]
-        else:
-            loss = -(label * log_prob).sum(dim=1)
-        loss = reduce_weighted_loss(loss, weight, reduction, avg_factor)
+        loss = reduce_weighted_loss(
+            per_sample_cross_entropy(cls_score, label), weight, reduction,
+            avg_factor)
         return self.loss_weight * loss
 
     def extra_repr(self):

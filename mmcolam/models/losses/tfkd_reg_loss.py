@@ -7,12 +7,8 @@ import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
 from mmcolam.argument_checks import check_number, check_temperature
-from .utils import (
-    check_label_shape,
-    check_loss_options,
-    get_reduction,
-    reduce_weighted_loss,
-)
+from .utils import (check_label_shape, check_loss_options, get_reduction,
+                    reduce_weighted_loss)
 
 
 @MODELS.register_module()

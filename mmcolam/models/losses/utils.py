@@ -3,6 +3,8 @@
 Every error message starts with ``owner``, the name of the class that
 checks, so that it says which config entry is wrong.
 """
+from mmpretrain.models.losses.cross_entropy_loss import (cross_entropy,
+                                                         soft_cross_entropy)
 from mmpretrain.models.losses.utils import weight_reduce_loss
 
 from mmcolam.argument_checks import check_choice, check_number
@@ -47,6 +49,15 @@ def check_label_shape(owner, label, cls_score):
             f'{owner}: label of shape {tuple(label.shape)} must be class '
             'indices (N,) or scores shaped like cls_score '
             f'{tuple(cls_score.shape)}')
+
+
+def per_sample_cross_entropy(cls_score, label):
+    """``(N,)`` cross-entropy of logits ``cls_score`` against class indices
+    ``(N,)`` or scores ``(N, C)``, by MMPretrain's ``cross_entropy`` or
+    ``soft_cross_entropy``."""
+    if label.dim() == 1:
+        return cross_entropy(cls_score, label.long(), reduction='none')
+    return soft_cross_entropy(cls_score, label, reduction='none')
 
 
 def reduce_weighted_loss(loss, weight, reduction, avg_factor):
