@@ -2,8 +2,10 @@
 import copy
 import math
 
+import torch
 from fake_data import write_fashion_mnist
 from mmengine.config import Config
+from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 
@@ -112,6 +114,46 @@ def train_and_test(cfg):
         if name.startswith('train/loss')
     }
     return losses, runner.test()
+
+
+class RecordLastTrainingBatch(Hook):
+    """Keeps the head's logits (``head.fc``'s output) and the labels of the
+    last training iteration."""
+
+    def before_train(self, runner):
+        runner.model.head.fc.register_forward_hook(self._record)
+
+    def _record(self, module, args, output):
+        if module.training:
+            self.logits = output.detach().clone()
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        self.labels = torch.cat(
+            [s.gt_label for s in data_batch['data_samples']])
+
+
+def train_recorded(cfg, name):
+    """Train with ``cfg`` (experiment ``name``).
+
+    Returns:
+        tuple: the logged loss of the last iteration, the
+        :class:`RecordLastTrainingBatch` of the run, and the trained model's
+        state dict.
+    """
+    cfg = dict(cfg, experiment_name=name)
+    runner = Runner.from_cfg(Config(cfg))
+    record = RecordLastTrainingBatch()
+    runner.register_hook(record)
+    runner.train()
+    logged = runner.message_hub.get_scalar('train/loss').current()
+    return logged, record, runner.model.state_dict()
+
+
+def assert_same_weights(state, reference):
+    """Every tensor of two state dicts equal, bit for bit."""
+    assert state.keys() == reference.keys()
+    for key, value in state.items():
+        assert torch.equal(value, reference[key]), key
 
 
 def assert_finished_run(losses, metrics):

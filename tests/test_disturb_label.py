@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 from mmpretrain.registry import MODELS
-from runner_config import (assert_finished_run, fashion_mnist_config,
-                           train_and_test)
+from runner_config import (assert_same_weights, fashion_mnist_config,
+                           train_recorded)
 
 import mmcolam  # noqa: F401  (registers the components)
 from mmcolam.models.losses import disturb_label_loss
@@ -128,8 +128,18 @@ def test_bad_label_shape():
         build()(torch.zeros(3, 4), torch.zeros(3, 5))
 
 
-def test_trains_through_runner(tmp_path):
-    cfg = fashion_mnist_config(
-        tmp_path, loss=dict(type='DisturbLabelLoss', alpha=0.1))
-    losses, metrics = train_and_test(cfg)
-    assert_finished_run(losses, metrics)
+def test_at_alpha_zero_it_is_the_hard_label_run_bit_for_bit(tmp_path):
+    _, _, hard = train_recorded(fashion_mnist_config(tmp_path / 'hl'),
+                                'dl_hl')
+    _, _, zero = train_recorded(
+        fashion_mnist_config(
+            tmp_path / 'zero', loss=dict(type='DisturbLabelLoss', alpha=0.0)),
+        'dl_zero')
+    assert_same_weights(zero, hard)
+    # And a disturbed run trains another model.
+    _, _, disturbed = train_recorded(
+        fashion_mnist_config(
+            tmp_path / 'dl', loss=dict(type='DisturbLabelLoss', alpha=0.5)),
+        'dl_half')
+    assert not torch.equal(disturbed['head.fc.weight'],
+                           hard['head.fc.weight'])

@@ -8,7 +8,7 @@ from mmpretrain.registry import MODELS
 
 from mmcolam.argument_checks import check_number, check_temperature
 from .utils import (check_label_shape, check_loss_options, get_reduction,
-                    reduce_weighted_loss)
+                    per_sample_cross_entropy, reduce_weighted_loss)
 
 
 @MODELS.register_module()
@@ -168,7 +168,7 @@ class TfKDRegLoss(nn.Module):
             target = label.to(cls_score.dtype)
         true_prob, other_prob = self.teacher_probs(num_classes)
         teacher = other_prob + (true_prob - other_prob) * target
-        cross_entropy = -(target * F.log_softmax(cls_score, dim=1)).sum(dim=1)
+        cross_entropy = per_sample_cross_entropy(cls_score, label)
         log_student = F.log_softmax(
             cls_score / self.student_temperature, dim=1)
         kl = (teacher * (teacher.log() - log_student)).sum(dim=1)
