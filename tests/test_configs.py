@@ -55,12 +55,14 @@ from mmpretrain.models.classifiers import ImageClassifier
 from mmpretrain.models.heads import LinearClsHead
 from mmpretrain.models.losses import CrossEntropyLoss, LabelSmoothLoss
 from mmpretrain.registry import DATA_SAMPLERS, DATASETS, HOOKS, MODELS
+from runner_config import RecordLastTrainingBatch
 
 import mmcolam  # noqa: F401  (registers mmcolam's components)
 from mmcolam.engine.hooks import SoftLabelHook
 from mmcolam.models.classifiers import LabelRefinery
-from mmcolam.models.heads import COLAMHead, CSKDHead
-from mmcolam.models.losses import ConfidencePenaltyLoss, DisturbLabelLoss
+from mmcolam.models.heads import COLAMHead, CSKDHead, PSKDHead
+from mmcolam.models.losses import (ConfidencePenaltyLoss, DisturbLabelLoss,
+                                   TfKDRegLoss)
 from mmcolam.soft_labels import PeerStatistics, soft_labels_from_statistics
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -300,10 +302,17 @@ def labels_of(data_samples):
     return torch.cat([sample.gt_label for sample in data_samples])
 
 
+def no_closed_form(model):
+    pytest.fail(f'no closed form for {type(model).__name__} with '
+                f'{type(model.head).__name__} and '
+                f'{type(model.head.loss_module).__name__}: add one to '
+                'expected_loss')
+
+
 def expected_loss(model, inputs, logits, labels, disturbed=None):
     """The loss the model of a known method computes for preprocessed
-    ``inputs`` with ``logits``, in closed form; None for models, heads or
-    losses this file does not know (then only finiteness is checked)."""
+    ``inputs`` with ``logits``, in closed form; a method this file does not
+    know fails the test."""
     num_classes = logits.size(1)
     one_hot = F.one_hot(labels, num_classes).float()
     log_p = logits.log_softmax(dim=1)
@@ -313,15 +322,15 @@ def expected_loss(model, inputs, logits, labels, disturbed=None):
         # Cross-entropy against the frozen teacher's softmax.
         if not (type(head) is LinearClsHead
                 and isinstance(loss, CrossEntropyLoss)):
-            return None
+            no_closed_form(model)
         with torch.no_grad():
             target = model.teacher(inputs, mode='tensor').softmax(dim=1)
         return -(target * log_p).sum(1).mean() * loss.loss_weight
     if type(model) is not ImageClassifier:
-        return None
+        no_closed_form(model)
     if isinstance(head, COLAMHead):
         if not (isinstance(loss, CrossEntropyLoss) and loss.use_soft):
-            return None
+            no_closed_form(model)
         table = head.soft_labels
         if head.smoothing is None:  # the paper's form, hard-label weight a
             alpha = head.hard_label_weight
@@ -338,7 +347,7 @@ def expected_loss(model, inputs, logits, labels, disturbed=None):
         return -(target * log_q).sum(1).mean() * loss.loss_weight
     if isinstance(head, CSKDHead):
         if not (isinstance(loss, CrossEntropyLoss) and not loss.use_soft):
-            return None
+            no_closed_form(model)
         anchor, partner = logits[0::2], logits[1::2].detach()
         cross_entropy = -(one_hot[0::2] * log_p[0::2]).sum(1).mean()
         temp = head.temperature
@@ -347,8 +356,12 @@ def expected_loss(model, inputs, logits, labels, disturbed=None):
                            (anchor / temp).log_softmax(dim=1))).sum(1).mean()
         return cross_entropy * loss.loss_weight + \
             head.lambda_cls * temp**2 * kl
+    if isinstance(head, PSKDHead) and isinstance(loss, CrossEntropyLoss):
+        # Epoch 0 (or alpha_t = 0): the hard labels.
+        assert head.epoch == 0 or head.alpha == 0
+        return -(one_hot * log_p).sum(1).mean() * loss.loss_weight
     if type(head) is not LinearClsHead:
-        return None
+        no_closed_form(model)
     if isinstance(loss, LabelSmoothLoss) and loss.mode == 'original':
         eps = loss.label_smooth_val
         target = (1 - eps) * one_hot + eps / num_classes
@@ -363,8 +376,20 @@ def expected_loss(model, inputs, logits, labels, disturbed=None):
                 loss.beta * negative_entropy).mean() * loss.loss_weight
     elif isinstance(loss, DisturbLabelLoss):
         target = F.one_hot(disturbed, num_classes).float()
+    elif isinstance(loss, TfKDRegLoss):
+        # The teacher: a on the class, (1 - a) / (C - 1) elsewhere, as
+        # logits at temperature T; the student at T_s in the KL term.
+        a = loss.correct_prob
+        teacher = ((a * one_hot + (1 - a) / (num_classes - 1) *
+                    (1 - one_hot)) / loss.temperature).softmax(dim=1)
+        t_s = loss.student_temperature
+        kl = (teacher * (teacher.log() -
+                         (logits / t_s).log_softmax(dim=1))).sum(1)
+        cross_entropy = -(one_hot * log_p).sum(1)
+        return ((1 - loss.alpha) * cross_entropy + loss.alpha *
+                loss.kl_weight * t_s**2 * kl).mean() * loss.loss_weight
     else:
-        return None
+        no_closed_form(model)
     return -(target * log_p).sum(1).mean() * loss.loss_weight
 
 
@@ -442,20 +467,16 @@ def recording_forward(model):
 
 
 def fc_params(model):
-    """Leaf copies of the head's ``fc`` weight and bias (None if it has no
-    ``fc``), to differentiate a closed-form loss with respect to them."""
-    fc = getattr(model.head, 'fc', None)
-    if fc is not None:
-        return [fc.weight.detach().clone().requires_grad_(),
-                fc.bias.detach().clone().requires_grad_()]
+    """Leaf copies of the head's ``fc`` weight and bias, to differentiate a
+    closed-form loss with respect to them."""
+    fc = model.head.fc
+    return [fc.weight.detach().clone().requires_grad_(),
+            fc.bias.detach().clone().requires_grad_()]
 
 
 def closed_form(model, record, disturbed, params):
     """The closed-form loss of a recorded forward pass, as a function of
-    ``params`` (the ``fc`` weights of that pass, from :func:`fc_params`);
-    None for a method this file does not know."""
-    if params is None:
-        return None
+    ``params`` (the ``fc`` weights of that pass, from :func:`fc_params`)."""
     pre_logits = model.head.pre_logits(record['feats']).detach()
     logits = F.linear(pre_logits, *params)
     labels = labels_of(record['data_samples'])
@@ -496,8 +517,6 @@ def train_step_matches_closed_form(model, batch, cfg):
     assert math.isfinite(log_vars['loss'].item())
     own = own_loss(record)
     expected = closed_form(model, record, disturbed, before)
-    if expected is None:
-        return
     torch.testing.assert_close(own, expected.detach())
     grads = torch.autograd.grad(expected, before)
     lr, wd = optimizer_cfg.lr, optimizer_cfg.get('weight_decay', 0)
@@ -744,14 +763,20 @@ def test_small_config_trains_one_step(name, fake_roots, tmp_path):
     cfg = load_config(name)
     assert is_small(cfg), f'{dataset_type(cfg)} is not a small data set'
     if other_hooks(cfg):
-        # A method whose state lives in a hook this file does not know: one
-        # iteration through the Runner, which sets the hook up.
+        # PS-KD, whose state lives in its hook: one iteration through the
+        # Runner, which sets the hook up; its loss against the closed form.
+        assert [h['type'] for h in other_hooks(cfg)] == ['PSKDHook'], \
+            'a hook this test does not know'
         cfg = use_fake_data(cfg, fake_roots, train_samples=2)
         runner = quiet_runner(cfg, tmp_path, max_epochs=1)
+        record = RecordLastTrainingBatch()
+        runner.register_hook(record)
         runner.train()
         assert runner.iter == 1
         loss = runner.message_hub.get_scalar('train/loss').current()
-        assert math.isfinite(loss)
+        expected = expected_loss(runner.model, None, record.logits,
+                                 record.labels)
+        assert loss == pytest.approx(expected.item(), rel=1e-5)
         return
     use_fake_data(cfg, fake_roots)
     model = build_model(cfg, tmp_path)
@@ -904,8 +929,7 @@ def test_large_config_forward(name, fake_jpegs, tmp_path):
             model(**data, mode='loss')
     own = own_loss(record)
     expected = closed_form(model, record, disturbed, fc_params(model))
-    if expected is not None:
-        torch.testing.assert_close(own, expected.detach())
+    torch.testing.assert_close(own, expected.detach())
 
 
 def test_train_script_runs_a_cifar_config(fake_roots, tmp_path):
