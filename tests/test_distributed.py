@@ -285,8 +285,9 @@ def test_slurm_scripts_start_one_task_per_gpu(tmp_path, script, args,
     env = dict(os.environ, GPUS='4', GPUS_PER_NODE='2', CPUS_PER_TASK='3',
                SRUN_ARGS='--qos=low --time=1:00:00', PYTHON='py3')
     env['PATH'] = f'{fake_srun(tmp_path)}{os.pathsep}{env["PATH"]}'
+    (tmp_path / 'cfg.py').write_text('')  # the scripts check it exists
     subprocess.run(['bash', osp.join(TOOLS, script)] + args, env=env,
-                   check=True, capture_output=True)
+                   check=True, capture_output=True, cwd=tmp_path)
     srun_args = (tmp_path / 'srun_args').read_text().splitlines()
     assert srun_args[:8] == [
         '-p', 'part', '--job-name=job', '--gres=gpu:2', '--ntasks=4',

@@ -17,7 +17,7 @@ from mmengine.runner import Runner
 from mmpretrain.structures import DataSample
 from runner_config import fashion_mnist_config
 
-from mmcolam.engine.hooks.soft_label_hook import collate_peers
+from mmcolam.engine.peers import collate_peers
 from mmcolam.soft_label_history import HeatmapWriter
 from mmcolam.soft_labels import draw_peers
 

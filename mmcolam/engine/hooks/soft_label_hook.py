@@ -1,60 +1,26 @@
 """SoftLabelHook: refreshes a COLAMHead's soft labels at every stage end."""
-import copy
 import os.path as osp
 import time
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence
 
-import numpy as np
-import torch
 from mmengine import dist
-from mmengine.dataset import Compose, DefaultSampler
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.model import BaseTTAModel, is_model_wrapper
-from mmengine.optim import AmpOptimWrapper
 from mmengine.runner import EpochBasedTrainLoop
-from mmengine.runner.amp import autocast
-from mmpretrain.registry import HOOKS, TRANSFORMS
-from torch.utils.data import DataLoader, Subset
+from mmpretrain.registry import HOOKS
 
 from mmcolam.argument_checks import (check_bool, check_choice, check_int,
                                      check_number, check_temperature)
+from mmcolam.engine.peers import (peer_dataset, real_samples,
+                                  resample_statistics, training_labels)
+from mmcolam.engine.soft_label_log import log_update
 from mmcolam.models.heads.colam_head import COLAMHead
 from mmcolam.soft_label_history import save_soft_label_history
-from mmcolam.soft_labels import (STATISTICS, PeerStatistics, draw_peers,
-                                 soft_label_summary,
+from mmcolam.soft_labels import (STATISTICS, PeerStatistics,
                                  soft_labels_from_statistics)
 
 PEER_MODES = ('resample', 'online')
 CHECKPOINT_KEY = 'soft_label_peer_statistics'
-KEPT_REASONS = dict(
-    no_peers='no peer samples (with only_correct=True: none classified '
-    'correctly)',
-    nonfinite='a peer output or the new row is NaN or inf',
-    true_class_not_top='the new row would not give the class itself the '
-    'largest mass (keep_true_class_top=True)')
-
-
-def collate_peers(batch: Sequence[dict]) -> Tuple[dict, torch.Tensor]:
-    """Collate packed peers into one input tensor (a list where their shapes
-    differ) and one label tensor.
-
-    Done in the loader's worker, so a batch crosses to the main process as
-    two tensors; MMEngine's ``pseudo_collate`` sends two per sample, each
-    through its own file-descriptor handshake (about 0.5 ms apiece).
-
-    Args:
-        batch (Sequence[dict]): Samples packed by ``PackInputs``, with
-            ``inputs`` and a single-label ``data_samples``.
-
-    Returns:
-        tuple[dict, Tensor]: ``dict(inputs=...)`` for the data preprocessor,
-        and the ``(N,)`` labels.
-    """
-    inputs = [sample['inputs'] for sample in batch]
-    if all(x.shape == inputs[0].shape for x in inputs):
-        inputs = torch.stack(inputs)
-    labels = torch.cat([sample['data_samples'].gt_label for sample in batch])
-    return dict(inputs=inputs), labels
 
 
 @HOOKS.register_module()
@@ -203,9 +169,13 @@ class SoftLabelHook(Hook):
         else:
             self.window = self.online_window
         dataset = runner.train_dataloader.dataset
-        self._check_dataset(runner, dataset)
+        self.labels = training_labels(
+            dataset, self.head.num_classes,
+            getattr(self._model(runner).data_preprocessor, 'num_classes',
+                    None), self.peer_mode == 'resample', runner.logger)
         if self.peer_mode == 'resample':
-            self.peer_dataset = self._peer_dataset(runner, dataset)
+            self.peer_dataset = peer_dataset(runner.cfg, dataset,
+                                             self.peer_pipeline)
         self.checkpoint_hooks = [
             h for h in runner.hooks if isinstance(h, CheckpointHook)
         ]
@@ -216,65 +186,6 @@ class SoftLabelHook(Hook):
                 'checkpoints taken at epoch ends; an update after resuming '
                 'from a checkpoint saved mid-epoch inside its window counts '
                 'only the epochs run after the resume')
-
-    def _check_dataset(self, runner, dataset) -> None:
-        num_classes = self.head.num_classes
-        classes = getattr(dataset, 'metainfo', {}).get('classes')
-        if classes is not None and len(classes) != num_classes:
-            raise ValueError(
-                f'model.head.num_classes={num_classes} disagrees with the '
-                f'training dataset, which has {len(classes)} classes')
-        preprocessor_classes = getattr(
-            self._model(runner).data_preprocessor, 'num_classes', None)
-        if preprocessor_classes not in (None, num_classes):
-            raise ValueError(
-                f'model.data_preprocessor.num_classes={preprocessor_classes} '
-                f'disagrees with model.head.num_classes={num_classes}')
-        if not hasattr(dataset, 'get_gt_labels'):
-            if self.peer_mode == 'resample':
-                raise TypeError(
-                    f'peer_mode=\'resample\' needs the class of every '
-                    f'training sample, but {type(dataset).__name__} has no '
-                    "get_gt_labels(): use peer_mode='online'")
-            return
-        labels = np.asarray(dataset.get_gt_labels()).reshape(-1)
-        bad = (labels < 0) | (labels >= num_classes)
-        if bad.any():
-            raise ValueError(
-                f'training label {int(labels[bad][0])} (sample '
-                f'{int(np.flatnonzero(bad)[0])}) is outside [0, {num_classes})'
-                f' of model.head.num_classes={num_classes}')
-        empty = np.flatnonzero(np.bincount(labels, minlength=num_classes) ==
-                               0)
-        if len(empty):
-            runner.logger.warning(
-                f'SoftLabelHook: classes {empty.tolist()} have no training '
-                'samples; their soft labels stay one-hot')
-        self.labels = labels
-
-    def _peer_dataset(self, runner, dataset):
-        """The training set with the test pipeline (shares its data)."""
-        pipeline = self.peer_pipeline
-        if pipeline is None:
-            for name in ('test_dataloader', 'val_dataloader'):
-                loader_cfg = runner.cfg.get(name) or {}
-                pipeline = loader_cfg.get('dataset', {}).get('pipeline')
-                if pipeline is not None:
-                    break
-        if pipeline is None:
-            raise ValueError(
-                "peer_mode='resample' runs the peers through the test "
-                'pipeline, but the config has no test_dataloader or '
-                'val_dataloader with a dataset pipeline: set peer_pipeline')
-        if not hasattr(dataset, 'pipeline'):
-            raise TypeError(
-                f'{type(dataset).__name__} has no pipeline to swap for the '
-                "peers' test pipeline: use peer_mode='online'")
-        peer_dataset = copy.copy(dataset)
-        peer_dataset.pipeline = Compose(
-            [TRANSFORMS.build(t) if isinstance(t, dict) else t
-             for t in pipeline])
-        return peer_dataset
 
     # ------------------------------------------------------------ scheduling
     def _stage_end(self, step: int) -> int:
@@ -309,18 +220,8 @@ class SoftLabelHook(Hook):
         if self.by_epoch:
             self._start_online(runner, runner.epoch + 1)
             if self.head.peer_statistics is not None:
-                self.head.peer_statistics.samples_left = \
-                    self._real_samples(runner.train_dataloader.sampler)
-
-    @staticmethod
-    def _real_samples(sampler) -> Optional[int]:
-        """This rank's samples in an epoch of a ``DefaultSampler`` before the
-        repeated ones it pads the epoch with (global positions past the
-        dataset's end); None for other samplers, which do not pad."""
-        if not (isinstance(sampler, DefaultSampler) and sampler.round_up):
-            return None
-        return len(range(sampler.rank, len(sampler.dataset),
-                         sampler.world_size))
+                self.head.peer_statistics.samples_left = real_samples(
+                    runner.train_dataloader.sampler)
 
     def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
         if not self.by_epoch:
@@ -388,7 +289,13 @@ class SoftLabelHook(Hook):
             stats = self.head.peer_statistics or self._new_statistics()
             self.head.peer_statistics = None
         else:
-            stats = self._resample_statistics(runner, step)
+            train_loader = runner.train_dataloader
+            stats = resample_statistics(
+                self._model(runner), self.peer_dataset, self.labels,
+                self.num_peers, [runner.seed or 0, step],
+                self._new_statistics(),
+                self.peer_batch_size or train_loader.batch_size,
+                train_loader.num_workers, runner.optim_wrapper)
         stats.all_reduce()
         head = self.head
         # In place: the update needs no second (C, C) table.
@@ -400,69 +307,17 @@ class SoftLabelHook(Hook):
         self._report(runner, step, table, report)
         self.update_seconds += time.perf_counter() - start
 
-    @torch.no_grad()
-    def _resample_statistics(self, runner, step: int) -> PeerStatistics:
-        model = self._model(runner)
-        peers = draw_peers(self.labels, self.head.num_classes, self.num_peers,
-                           [runner.seed or 0, step])
-        rank, world_size = dist.get_dist_info()
-        if world_size > 1:
-            # DDP leaves each rank its own BatchNorm running statistics, and
-            # checkpoints hold rank 0's: run every rank's peers through rank
-            # 0's, so that a resumed run computes the same S.
-            for buffer in model.buffers():
-                dist.broadcast(buffer, src=0)
-        train_loader = runner.train_dataloader
-        loader = DataLoader(
-            Subset(self.peer_dataset, peers[rank::world_size].tolist()),
-            batch_size=self.peer_batch_size or train_loader.batch_size,
-            num_workers=train_loader.num_workers,
-            collate_fn=collate_peers)
-        optim_wrapper = runner.optim_wrapper
-        amp = isinstance(optim_wrapper, AmpOptimWrapper)
-        stats = self._new_statistics()
-        was_training = model.training
-        model.eval()
-        for data, labels in loader:
-            data = model.data_preprocessor(data, False)
-            with autocast(
-                    enabled=amp,
-                    dtype=optim_wrapper.cast_dtype if amp else None):
-                logits = model(**data, mode='tensor')
-            stats.update(logits, labels.to(logits.device))
-        model.train(was_training)
-        return stats
-
     def _report(self, runner, step, table, report) -> None:
-        classes = getattr(runner.train_dataloader.dataset, 'metainfo',
-                          {}).get('classes')
         unit = 'epoch' if self.by_epoch else 'iter'
-        for reason, mask in report.items():
-            kept = torch.nonzero(mask).flatten().tolist()
-            if kept:
-                listed = f'{kept[:10]}' if len(kept) <= 10 else \
-                    f'{kept[:10]} and {len(kept) - 10} more'
-                # The step makes every update's message new: MMEngine's
-                # logger drops a warning identical to an earlier one.
-                runner.logger.warning(
-                    f'SoftLabelHook: after {unit} {step}, classes {listed} '
-                    f'keep their previous soft label: {KEPT_REASONS[reason]}')
-        summary = soft_label_summary(table)
-        rows_kept = int(sum(m.sum().item() for m in report.values()))
-        runner.logger.info(
-            f'SoftLabelHook: soft labels after {unit} {step} '
-            f'({self.head.num_classes - rows_kept} rows updated, {rows_kept} '
-            'kept): ' + ', '.join(f'{k}={v:.4f}' for k, v in summary.items()))
-        summary['rows_kept'] = rows_kept
-        runner.visualizer.add_scalars(
-            {f'soft_labels/{k}': v
-             for k, v in summary.items()},
-            step=self._iterations_done(runner))
+        iteration = self._iterations_done(runner)
+        log_update(runner, f'{unit} {step}', iteration, table, report)
         if dist.is_main_process():
+            classes = getattr(runner.train_dataloader.dataset, 'metainfo',
+                              {}).get('classes')
             self._png_writer = save_soft_label_history(
-                osp.join(runner.work_dir, 'soft_labels'),
-                f'{unit}_{step}', table, classes)
-            self._png_step = self._iterations_done(runner)
+                osp.join(runner.work_dir, 'soft_labels'), f'{unit}_{step}',
+                table, classes)
+            self._png_step = iteration
 
     def _iterations_done(self, runner) -> int:
         """The training iterations done at the update, where the logged
