@@ -1,4 +1,40 @@
+import os
+import os.path as osp
+import shutil
+import sys
 from setuptools import find_packages, setup
+
+#: What MIM (``mim search``, ``mim train mmcolam CONFIG``) reads from an
+#: installed package's ``.mim`` folder, as MMPretrain packages it.
+MIM_FILES = ('configs', 'tools', 'model-index.yml')
+
+
+def add_mim_extension():
+    """Put the configs, tools and model index into ``mmcolam/.mim``: links
+    for an editable install, copies for a wheel or sdist."""
+    if any(cmd in sys.argv for cmd in ('develop', 'editable_wheel')):
+        mode = 'symlink'
+    elif any(cmd in sys.argv for cmd in ('sdist', 'bdist_wheel', 'install')):
+        mode = 'copy'
+    else:
+        return
+    root = osp.dirname(osp.abspath(__file__))
+    mim_path = osp.join(root, 'mmcolam', '.mim')
+    os.makedirs(mim_path, exist_ok=True)
+    for name in MIM_FILES:
+        source, target = osp.join(root, name), osp.join(mim_path, name)
+        if osp.islink(target) or osp.isfile(target):
+            os.remove(target)
+        elif osp.isdir(target):
+            shutil.rmtree(target)
+        if mode == 'symlink':
+            os.symlink(osp.relpath(source, mim_path), target)
+        elif osp.isdir(source):
+            shutil.copytree(
+                source, target,
+                ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+        else:
+            shutil.copyfile(source, target)
 
 
 def read_version():
@@ -8,6 +44,7 @@ def read_version():
     return namespace['__version__']
 
 
+add_mim_extension()
 setup(
     name='mmcolam',
     version=read_version(),
@@ -17,6 +54,7 @@ setup(
     long_description=open('README.md').read(),
     long_description_content_type='text/markdown',
     packages=find_packages(include=['mmcolam', 'mmcolam.*']),
+    package_data={'mmcolam': ['.mim/**/*', '.mim/*']},
     python_requires='>=3.10',
     # Ranges a user on another machine may use; requirements/runtime.txt pins
     # the stack this project is verified on.

@@ -1,0 +1,39 @@
+"""A non-editable install carries what MIM reads (``mmcolam/.mim``: the
+configs, the tools and the model index), as MMPretrain's packages do."""
+import os.path as osp
+import shutil
+import subprocess
+import sys
+
+import yaml
+from mmengine.config import Config
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def test_wheel_install_carries_configs_tools_and_model_index(tmp_path):
+    # Built from a copy, so that the build leaves the checkout as it is.
+    source = tmp_path / 'source'
+    shutil.copytree(
+        ROOT, source,
+        ignore=shutil.ignore_patterns('.venv', '.git', 'work_dirs', 'data',
+                                      'build', '*.egg-info', '.mim',
+                                      '__pycache__'))
+    target = tmp_path / 'site'
+    subprocess.run([
+        sys.executable, '-m', 'pip', 'install', '-q', '--no-deps',
+        '--no-build-isolation', '--target', str(target), str(source)
+    ], check=True, capture_output=True, timeout=300)
+    mim = target / 'mmcolam' / '.mim'
+    assert not (mim / 'configs').is_symlink()
+    with open(mim / 'model-index.yml') as f:
+        index = yaml.safe_load(f)
+    assert index == {'Import': ['configs/colam/metafile.yml']}
+    with open(mim / 'configs' / 'colam' / 'metafile.yml') as f:
+        models = yaml.safe_load(f)['Models']
+    for model in models:  # every config the index lists is packaged
+        assert (mim / model['Config']).is_file(), model['Config']
+    assert (mim / 'tools' / 'train.py').is_file()
+    cfg = Config.fromfile(
+        str(mim / 'configs' / 'colam' / 'resnet50_imagenet.py'))
+    assert cfg.model.head.type == 'COLAMHead'
