@@ -1,5 +1,26 @@
-"""Teacher-free KD with a manually designed teacher, Tf-KD_reg (Yuan et al.,
-CVPR 2020)."""
+r"""Teacher-free KD with a manually designed teacher, Tf-KD_reg.
+
+From "Revisiting Knowledge Distillation via Label Smoothing Regularization"
+(Yuan, Tay, Li, Wang, Feng, CVPR 2020), built as the authors' code builds it
+(``loss_kd_regularization`` in ``my_loss_function.py``):
+
+- the teacher puts :math:`a` (``correct_prob``, 0.99 in their code) on the
+  class and :math:`(1 - a) / (C - 1)` elsewhere, and treats that as *logits*
+  softened by the temperature :math:`T`: :math:`p^d = softmax(u / T)`, close
+  to uniform with the defaults (for C = 100: 0.0105 on the class, 0.0100
+  elsewhere);
+- the student is not softened on CIFAR-100 (:math:`T_s = 1`; the paper's
+  Eq. 9 softens it, which ``student_temperature=T`` restores, with the
+  :math:`T_s^2` factor of Hinton et al.'s KD);
+- their KL is ``nn.KLDivLoss()`` (a mean over all N C entries) times
+  ``multiplier``, i.e. the per-sample KL times ``multiplier / C``: our
+  ``kl_weight``, 1 for their ResNet-18 run (multiplier 100, C = 100).
+
+The defaults are that run (``experiments/base_experiments/base_resnet18/
+params.json``: ``reg_alpha=0.1``, ``reg_temperature=20``, ``multiplier=100``).
+A mixed score (Mixup/CutMix) mixes the cross-entropy's targets and the
+classes' teacher distributions alike.
+"""
 import math
 
 import torch.nn as nn
@@ -13,83 +34,25 @@ from .utils import (check_label_shape, check_loss_options, get_reduction,
 
 @MODELS.register_module()
 class TfKDRegLoss(nn.Module):
-    r"""Cross-entropy plus a KL term towards a hand-made "virtual teacher".
-
-    From "Revisiting Knowledge Distillation via Label Smoothing
-    Regularization" (Yuan, Tay, Li, Wang, Feng, CVPR 2020), regularisation
-    form Tf-KD\ :sub:`reg`, built as the authors' code builds it
-    (``loss_kd_regularization`` in ``my_loss_function.py``).
-
-    For a sample of class :math:`y` among :math:`C` classes, the teacher
-    first puts probability :math:`a` (``correct_prob``) on :math:`y` and
-    :math:`(1 - a) / (C - 1)` on every other class,
+    r"""Cross-entropy plus a KL term towards a hand-made "virtual teacher":
 
     .. math::
+        \ell = (1 - \alpha)\, CE(softmax(z), y)
+               + \alpha \, w \, T_s^2 \, KL(p^d \,\|\, softmax(z / T_s))
 
-        u_c = a \,[c = y] + \frac{1 - a}{C - 1} \,[c \ne y],
-
-    and then, like the official code, treats :math:`u` as *logits* softened
-    by the temperature :math:`T`:
-
-    .. math::
-
-        p^d = \mathrm{softmax}(u / T),
-
-    so the true class gets
-    :math:`e^{a/T} / (e^{a/T} + (C - 1) e^{(1-a)/((C-1)T)})`. With the
-    defaults this teacher is close to uniform (for :math:`C = 100`, 0.0105 on
-    the true class against 0.0100 elsewhere). With logits :math:`z`,
-    :math:`q = \mathrm{softmax}(z / T_s)` and :math:`T_s`
-    (``student_temperature``), the per-sample loss is
-
-    .. math::
-
-        \ell = (1 - \alpha)\, \mathrm{CE}(\mathrm{softmax}(z), y)
-               + \alpha \, w \, T_s^2 \, \mathrm{KL}(p^d \,\|\, q),
-        \qquad
-        \mathrm{KL}(p^d \| q) = \sum_c p^d_c (\log p^d_c - \log q_c),
-
-    with :math:`w` = ``kl_weight``. A mixed score :math:`y` (Mixup/CutMix)
-    mixes the targets the same way it mixes the labels:
-    :math:`\mathrm{CE} = -\sum_c y_c \log \mathrm{softmax}_c(z)` and the
-    teacher is :math:`\sum_k y_k \, p^d(k)`, the mix of the classes' teacher
-    distributions.
-
-    Defaults are the authors' CIFAR-100 ResNet-18 run
-    (``experiments/base_experiments/base_resnet18/params.json``:
-    ``reg_alpha=0.1``, ``reg_temperature=20``, ``multiplier=100``; ``a=0.99``
-    is fixed in their code). Their code differs from the paper's Eq. 9 in
-    ways that are kept here as options:
-
-    - the student is not softened on CIFAR-100 (:math:`T_s = 1`); the authors
-      explain that this worked better there, and that Tiny-ImageNet/ImageNet
-      use the higher temperature of the paper. ``student_temperature=T``
-      gives that form, :math:`\alpha T^2 \mathrm{KL}(p^d_T \| q_T)`; the
-      :math:`T_s^2` factor (1 in their CIFAR code) keeps the gradient scale
-      of the KL term independent of :math:`T_s`, as in Hinton et al.'s KD;
-    - their KL is ``nn.KLDivLoss()`` (a mean over all :math:`N C` entries)
-      times ``multiplier``, i.e. the per-sample KL above times
-      ``multiplier / C``: ``kl_weight = multiplier / C``, which is 1 for the
-      ResNet-18 run (100 / 100).
+    with :math:`p^d` the teacher of the module docstring.
 
     Args:
-        alpha (float): Weight of the KL term, in ``[0, 1]``; the
-            cross-entropy gets ``1 - alpha``. Defaults to 0.1.
-        temperature (float): Temperature :math:`T > 0` of the teacher.
-            Defaults to 20.0.
-        correct_prob (float): Teacher mass :math:`a` on the true class
-            before softening, in ``(0, 1]``. Defaults to 0.99.
-        student_temperature (float): Temperature :math:`T_s > 0` of the
-            student in the KL term. Defaults to 1.0.
-        kl_weight (float): Extra factor :math:`w \ge 0` on the KL term.
-            Defaults to 1.0.
-        reduction (str): How per-sample losses are reduced: ``'none'``,
-            ``'mean'`` or ``'sum'``. Defaults to ``'mean'``.
+        alpha (float): Weight of the KL term, in ``[0, 1]``.
+            Defaults to 0.1.
+        temperature (float): The teacher's temperature T. Defaults to 20.0.
+        correct_prob (float): The teacher's mass a on the class before
+            softening, in ``(0, 1]``. Defaults to 0.99.
+        student_temperature (float): T_s. Defaults to 1.0.
+        kl_weight (float): w, ``>= 0``. Defaults to 1.0.
+        reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
+            Defaults to ``'mean'``.
         loss_weight (float): Factor on the whole loss. Defaults to 1.0.
-
-    Returns (forward):
-        Tensor: the reduced loss (shape ``(N,)`` when the reduction is
-        ``'none'``).
     """
 
     def __init__(self,
