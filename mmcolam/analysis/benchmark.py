@@ -20,7 +20,6 @@ from mmpretrain.registry import DATASETS
 
 from mmcolam.analysis.runs import EpochProgress
 from mmcolam.datasets import class_balanced_split
-from mmcolam.engine.hooks import SoftLabelHook
 from mmcolam.upstream_noise import quiet_upstream_logs
 
 
@@ -114,7 +113,6 @@ def run_once(method: str,
             train_set, indices=val_idx.tolist(), pipeline=test_pipeline))
     # The soft-label updates' own time and their heatmaps' CPU time,
     # measured inside this very run.
-    hooks = [h for h in runner.hooks if isinstance(h, SoftLabelHook)]
     return dict(
         method=method, seed=seed,
         train_accuracy=evaluate(runner, dict(train_set,
@@ -122,8 +120,18 @@ def run_once(method: str,
         val_accuracy=val_accuracy,
         accuracy=runner.test()['accuracy/top1'],
         train_seconds=train_seconds,
-        update_seconds=sum(h.update_seconds for h in hooks),
-        heatmap_seconds=sum(h.heatmap_seconds for h in hooks))
+        update_seconds=logged_total(runner, 'soft_labels/update_seconds'),
+        heatmap_seconds=logged_total(runner,
+                                     'soft_labels/heatmap_cpu_seconds'))
+
+
+def logged_total(runner, key: str) -> float:
+    """The sum of every value logged as ``key`` in the run's message hub
+    (0 when none was)."""
+    if key not in runner.message_hub.log_scalars:
+        return 0.0
+    values, _ = runner.message_hub.get_scalar(key).data
+    return float(values.sum())
 
 
 def mean_std(values):

@@ -127,8 +127,6 @@ class SoftLabelHook(Hook):
         self.peer_batch_size = peer_batch_size
         self._restored_statistics = None
         self._png_writer = None
-        self.update_seconds = 0.0
-        self.heatmap_seconds = 0.0
 
     # ------------------------------------------------------------------ setup
     @staticmethod
@@ -278,10 +276,10 @@ class SoftLabelHook(Hook):
     def update(self, runner, step: int) -> None:
         """Refresh ``S`` from the peers of the stage that ends at ``step``.
 
-        Its wall time is added to ``self.update_seconds``, and the CPU time
-        of the heatmap it draws in a background thread to
-        ``self.heatmap_seconds``: the costs COLAM adds to a run, as
-        tools/benchmark.py reports them.
+        The costs COLAM adds to a run go to the message hub (and so into
+        checkpoints): the update's wall time as
+        ``soft_labels/update_seconds``, the CPU time of the heatmap it draws
+        in a background thread as ``soft_labels/heatmap_cpu_seconds``.
         """
         self._wait_for_png(runner)  # one writer at a time
         start = time.perf_counter()
@@ -305,7 +303,8 @@ class SoftLabelHook(Hook):
             self.keep_true_class_top, self.momentum, out=head.soft_labels)
         dist.broadcast(table, src=0)  # bitwise identical on every rank
         self._report(runner, step, table, report)
-        self.update_seconds += time.perf_counter() - start
+        runner.message_hub.update_scalar('soft_labels/update_seconds',
+                                         time.perf_counter() - start)
 
     def _report(self, runner, step, table, report) -> None:
         unit = 'epoch' if self.by_epoch else 'iter'
@@ -336,7 +335,8 @@ class SoftLabelHook(Hook):
         if writer is None:
             return
         writer.join()
-        self.heatmap_seconds += writer.cpu_seconds
+        runner.message_hub.update_scalar('soft_labels/heatmap_cpu_seconds',
+                                         writer.cpu_seconds)
         self._png_writer = None
         if writer.image is not None:
             runner.visualizer.add_image('soft_labels', writer.image,
