@@ -1,7 +1,9 @@
 """A tiny Fashion-MNIST training run through MMEngine's Runner, for tests."""
 import copy
+import itertools
 import math
 
+import numpy as np
 import torch
 from fake_data import write_fashion_mnist
 from mmengine.config import Config
@@ -161,3 +163,35 @@ def assert_finished_run(losses, metrics):
     assert 'train/loss' in losses
     assert all(math.isfinite(value) for value in losses.values()), losses
     assert 0.0 <= metrics['accuracy/top1'] <= 100.0, metrics
+
+
+_names = itertools.count()
+#: The head's temperature in colam_config's runs.
+TEMPERATURE = 2.0
+
+
+def colam_config(tmp_path, max_epochs=3, hook=None, head=None, **kwargs):
+    """A :func:`fashion_mnist_config` run with a COLAMHead (T = 2; ``head``
+    adds or replaces arguments) and a SoftLabelHook that updates after every
+    epoch without the guard (``hook`` adds or replaces arguments)."""
+    cfg = fashion_mnist_config(
+        tmp_path,
+        head=dict(type='COLAMHead', temperature=TEMPERATURE, **(head or {})),
+        loss=dict(type='CrossEntropyLoss', use_soft=True),
+        max_epochs=max_epochs,
+        **kwargs)
+    hook_cfg = dict(type='SoftLabelHook', interval=1,
+                    keep_true_class_top=False)
+    hook_cfg.update(hook or {})
+    cfg['custom_hooks'] = [hook_cfg]
+    cfg['experiment_name'] = f'colam_test_{next(_names)}'
+    cfg['visualizer'] = dict(
+        type='UniversalVisualizer',
+        vis_backends=[dict(type='LocalVisBackend')],
+        name=cfg['experiment_name'])
+    return cfg
+
+
+def softmax_rows(means):
+    e = np.exp(means - means.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)

@@ -9,7 +9,7 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.optim.optimizer import amp_optimizer_wrapper
 from mmengine.runner import Runner
-from test_soft_label_hook import TEMPERATURE, colam_config, softmax_rows
+from runner_config import TEMPERATURE, colam_config, softmax_rows
 
 from mmcolam.engine.hooks import SoftLabelHook
 from mmcolam.soft_labels import PeerStatistics, draw_peers

@@ -20,7 +20,7 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from mmpretrain.registry import MODELS
-from test_soft_label_hook import colam_config
+from runner_config import colam_config
 from tool_runs import load_tool, write_config
 
 

@@ -18,7 +18,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmpretrain.registry import DATASETS, MODELS
-from test_soft_label_hook import TEMPERATURE, colam_config, softmax_rows
+from runner_config import TEMPERATURE, colam_config, softmax_rows
 from tool_runs import (REPO, TOOLS, finish, load_tool, run_tool, start_tool,
                        stop, write_config)
 

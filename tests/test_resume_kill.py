@@ -20,7 +20,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
-from test_soft_label_hook import colam_config
+from runner_config import colam_config
 from tool_runs import TOOLS, finish, start_tool, stop, write_config
 
 

@@ -2,7 +2,6 @@
 updates against an independent computation, both peer modes, history files,
 and resume after a crash mid-stage."""
 import io
-import itertools
 import os
 import os.path as osp
 import time
@@ -15,33 +14,11 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from mmpretrain.structures import DataSample
-from runner_config import fashion_mnist_config
+from runner_config import TEMPERATURE, colam_config, softmax_rows
 
 from mmcolam.engine.peers import collate_peers
 from mmcolam.soft_label_history import HeatmapWriter
 from mmcolam.soft_labels import draw_peers
-
-_names = itertools.count()
-TEMPERATURE = 2.0
-
-
-def colam_config(tmp_path, max_epochs=3, hook=None, head=None, **kwargs):
-    cfg = fashion_mnist_config(
-        tmp_path,
-        head=dict(type='COLAMHead', temperature=TEMPERATURE, **(head or {})),
-        loss=dict(type='CrossEntropyLoss', use_soft=True),
-        max_epochs=max_epochs,
-        **kwargs)
-    hook_cfg = dict(type='SoftLabelHook', interval=1,
-                    keep_true_class_top=False)
-    hook_cfg.update(hook or {})
-    cfg['custom_hooks'] = [hook_cfg]
-    cfg['experiment_name'] = f'colam_test_{next(_names)}'
-    cfg['visualizer'] = dict(
-        type='UniversalVisualizer',
-        vis_backends=[dict(type='LocalVisBackend')],
-        name=cfg['experiment_name'])
-    return cfg
 
 
 def build(cfg, extra_hooks=()):
@@ -49,11 +26,6 @@ def build(cfg, extra_hooks=()):
     for hook in extra_hooks:
         runner.register_hook(hook, priority='LOW')
     return runner
-
-
-def softmax_rows(means):
-    e = np.exp(means - means.max(1, keepdims=True))
-    return e / e.sum(1, keepdims=True)
 
 
 class RecomputeResamplePeers(Hook):

@@ -3,7 +3,7 @@ option, the value and what is allowed."""
 import pytest
 from mmengine.config import Config
 from mmengine.runner import Runner
-from test_soft_label_hook import colam_config
+from runner_config import colam_config
 
 from mmcolam.engine.hooks import SoftLabelHook
 
