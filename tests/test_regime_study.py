@@ -38,6 +38,21 @@ def test_summary_against_hand_computation():
         '85.00 ± 1.41 | +3.00 | 84.00 |' in table
 
 
+def test_differences_pair_the_seeds_both_ran():
+    def run(method, seed, accuracy):
+        return dict(network='n', size=10, method=method, seed=seed,
+                    train_accuracy=100.0, val_accuracy=accuracy - 1,
+                    accuracy=accuracy, train_seconds=1.0)
+
+    results = [run('hl', 0, 80.0), run('hl', 1, 90.0), run('hl', 2, 70.0),
+               run('cskd', 1, 91.5)]
+    rows = {r['method']: r for r in R.summarise(results)}
+    # Against hard labels' seed 1 (90.0), not their mean (80.0).
+    assert rows['cskd']['test_delta'] == pytest.approx(1.5)
+    assert rows['cskd']['val_delta'] == pytest.approx(1.5)
+    assert rows['hl']['test_delta'] == 0.0
+
+
 def test_cells_put_seeds_outermost():
     cells = R.cells(['a'], [1, 2], ['hl', 'ls'], [0, 1])
     assert len(cells) == 8

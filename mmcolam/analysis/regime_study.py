@@ -43,7 +43,9 @@ def cell_key(cell: Dict) -> tuple:
 def summarise(results: Sequence[Dict], reference: str = 'hl') -> List[Dict]:
     """Per (network, size, method): mean and std of train, validation and
     test accuracy over seeds, the worst test accuracy, and the test and
-    validation differences to ``reference`` of the same network and size.
+    validation differences to ``reference`` of the same network and size,
+    averaged over the seeds both ran (so that cells with fewer seeds compare
+    with the same runs of the reference).
     """
     groups = {}
     for r in results:
@@ -60,13 +62,17 @@ def summarise(results: Sequence[Dict], reference: str = 'hl') -> List[Dict]:
                                                  for r in runs])
         row['val'], row['val_std'] = mean_std([r['val_accuracy']
                                                for r in runs])
+        reference_runs = {
+            r['seed']: r
+            for r in groups.get((network, size, reference), [])
+        }
+        pairs = [(r, reference_runs[r['seed']]) for r in runs
+                 if r['seed'] in reference_runs]
+        for key, field in (('test_delta', 'accuracy'),
+                           ('val_delta', 'val_accuracy')):
+            row[key] = np.mean([r[field] - ref[field]
+                                for r, ref in pairs]) if pairs else np.nan
         rows.append(row)
-    for row in rows:
-        ref = next((r for r in rows if r['method'] == reference and
-                    r['network'] == row['network'] and
-                    r['size'] == row['size']), None)
-        row['test_delta'] = row['test'] - ref['test'] if ref else np.nan
-        row['val_delta'] = row['val'] - ref['val'] if ref else np.nan
     return rows
 
 
