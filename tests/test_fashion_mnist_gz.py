@@ -38,6 +38,25 @@ def test_reads_the_gz_files_from_data_root_or_gz_dir(tmp_path, where):
                                   reference.get_data_info(5)['img'])
 
 
+def test_split_test_reads_the_test_files(tmp_path):
+    root = write_fashion_mnist(str(tmp_path / 'plain'), num_train=60,
+                               num_test=40)
+    train, test = (DATASETS.build(dict(
+        type='FashionMNISTGz', data_root=root, split=split, pipeline=[]))
+        for split in ('train', 'test'))
+    assert (len(train), len(test)) == (60, 40)
+    reference = DATASETS.build(dict(
+        type='FashionMNIST', data_root=root, split='test', test_mode=True,
+        pipeline=[]))
+    np.testing.assert_array_equal(test.get_gt_labels(),
+                                  reference.get_gt_labels())
+    np.testing.assert_array_equal(test.get_data_info(3)['img'],
+                                  reference.get_data_info(3)['img'])
+    with pytest.raises(ValueError, match="split='test' with test_mode=False"):
+        DATASETS.build(dict(type='FashionMNISTGz', data_root=root,
+                            split='test', test_mode=False, pipeline=[]))
+
+
 def test_missing_files_are_named(tmp_path):
     with pytest.raises(FileNotFoundError,
                        match='train-images-idx3-ubyte.gz is in neither'):

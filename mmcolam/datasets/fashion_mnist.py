@@ -41,17 +41,30 @@ def unpack_fashion_mnist(root: str, gz_dir: str = DEBIAN_DIR) -> None:
 class FashionMNISTGz(FashionMNIST):
     """MMPretrain's ``FashionMNIST`` that first unpacks the IDX ``.gz`` files
     (from ``data_root`` or ``gz_dir``) into ``data_root``, where
-    ``FashionMNIST`` reads them.
+    ``FashionMNIST`` reads them, and reads the split it is given.
+
+    MMPretrain 1.2's MNIST reads the test files only with ``test_mode=True``
+    (with ``split='test'`` alone it reads the training files); here
+    ``split='test'`` sets it, and ``split='test', test_mode=False`` is an
+    error.
 
     Args:
+        split (str): ``'train'`` or ``'test'``. Defaults to 'train'.
         gz_dir (str): A second folder to look for the ``.gz`` files in.
             Defaults to Debian's ``/usr/share/datasets/fashion-mnist``.
-        **kwargs: The arguments of ``FashionMNIST``.
+        **kwargs: The other arguments of ``FashionMNIST``.
     """
 
-    def __init__(self, *args, gz_dir: str = DEBIAN_DIR, **kwargs):
+    def __init__(self, *args, split: str = 'train',
+                 gz_dir: str = DEBIAN_DIR, **kwargs):
+        test_mode = kwargs.pop('test_mode', split == 'test')
+        if split == 'test' and not test_mode:
+            raise ValueError(
+                "FashionMNISTGz: split='test' with test_mode=False would "
+                "read the training files (MMPretrain's MNIST picks them by "
+                'test_mode): drop test_mode')
         self.gz_dir = gz_dir
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, split=split, test_mode=test_mode, **kwargs)
 
     def load_data_list(self):
         if dist.is_main_process():  # the other ranks wait in FashionMNIST's
