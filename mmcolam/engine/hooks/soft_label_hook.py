@@ -327,6 +327,9 @@ class SoftLabelHook(Hook):
 
     def after_run(self, runner) -> None:
         self._wait_for_png(runner)
+        # Rank 0 may still be drawing the last heatmap: no rank leaves (and
+        # tears down its process group) before the others are done.
+        dist.barrier()
 
     def _wait_for_png(self, runner) -> None:
         """Finish the heatmap being drawn, and hand it to the visualizer
