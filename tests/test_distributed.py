@@ -23,6 +23,7 @@ from tool_runs import (REPO, TOOLS, finish, load_tool, run_tool, start_tool,
                        stop, write_config)
 
 import mmcolam  # noqa: F401
+from mmcolam.engine.launch import setup_cpu_distributed
 from mmcolam.soft_labels import draw_peers
 
 NUM_CLASSES = 10
@@ -325,7 +326,6 @@ def test_launch_scripts_refuse_a_missing_config_in_one_line(script, args):
 
 
 def test_cpu_launch_needs_gloo_and_the_pytorch_launcher():
-    setup_cpu_distributed = load_tool('train').setup_cpu_distributed
     if torch.cuda.is_available():
         pytest.skip('checks the CPU-only path')
     cfg = Config(dict(launcher='pytorch',

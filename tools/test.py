@@ -21,10 +21,10 @@ from mmengine.dist import is_main_process
 from mmengine.evaluator import DumpResults
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
-# tools/train.py, beside this file
-from train import (parse_with_launcher, set_launcher_and_work_dir,
-                   setup_cpu_distributed)
 
+from mmcolam.engine.launch import (parse_with_launcher,
+                                   set_launcher_and_work_dir,
+                                   setup_cpu_distributed)
 from mmcolam.upstream_noise import quiet_upstream_logs
 
 

@@ -1,0 +1,78 @@
+"""What tools/train.py and tools/test.py share: the launcher arguments every
+MMPretrain tool has, the work dir, and the process group of a CPU-only
+distributed run."""
+import datetime
+import os
+import os.path as osp
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import ConfigDict
+
+
+def parse_with_launcher(parser, argv=None):
+    """Add ``--launcher`` and ``--local-rank`` to ``parser`` (as every
+    MMPretrain tool has them), parse ``argv``, and export ``LOCAL_RANK`` when
+    the launcher did not."""
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def set_launcher_and_work_dir(cfg, args):
+    """``cfg.launcher`` from ``--launcher``; ``cfg.work_dir`` from
+    ``--work-dir``, else the config's, else ``./work_dirs/<config name>``."""
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+
+
+def setup_cpu_distributed(cfg):
+    """Start the process group of a CPU-only distributed run.
+
+    MMEngine's ``init_dist`` pins one CUDA device per process, which fails on
+    a machine without CUDA. There, for ``--launcher pytorch`` (torchrun, as
+    tools/dist_train.sh runs it), the process group is started here from
+    ``env_cfg.dist_cfg`` (the Runner then finds it started), and the model is
+    wrapped in ``MMDistributedDataParallel`` without ``device_ids``, as DDP
+    needs for a CPU module. Does nothing when CUDA is available or the run is
+    not distributed.
+    """
+    if cfg.launcher == 'none' or torch.cuda.is_available() or \
+            torch_dist.is_initialized():
+        return
+    if cfg.launcher != 'pytorch':
+        raise ValueError(
+            f'--launcher {cfg.launcher} needs CUDA devices, and this machine '
+            'has none: on CPU use --launcher pytorch (tools/dist_train.sh) '
+            "with env_cfg.dist_cfg.backend='gloo'")
+    dist_cfg = dict(cfg.get('env_cfg', {}).get('dist_cfg', {}))
+    backend = dist_cfg.pop('backend', 'nccl')
+    if backend != 'gloo':
+        raise ValueError(
+            f'env_cfg.dist_cfg.backend={backend!r} needs CUDA devices, and '
+            "this machine has none: use backend='gloo' (e.g. --cfg-options "
+            'env_cfg.dist_cfg.backend=gloo)')
+    if dist_cfg.get('timeout') is not None:
+        dist_cfg['timeout'] = datetime.timedelta(seconds=dist_cfg['timeout'])
+    torch_dist.init_process_group(backend=backend, **dist_cfg)
+    wrapper = cfg.get('model_wrapper_cfg')
+    if wrapper is None:
+        cfg.model_wrapper_cfg = ConfigDict(
+            type='MMDistributedDataParallel',
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False),
+            device_ids=None)
+    elif wrapper.get('type', 'MMDistributedDataParallel') in (
+            'MMDistributedDataParallel', 'DistributedDataParallel'):
+        wrapper.setdefault('device_ids', None)
