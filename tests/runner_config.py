@@ -4,11 +4,13 @@ import itertools
 import math
 
 import numpy as np
+import pytest
 import torch
 from fake_data import write_fashion_mnist
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
+from mmpretrain.registry import MODELS
 
 
 def fashion_mnist_config(tmp_path,
@@ -151,11 +153,32 @@ def train_recorded(cfg, name):
     return logged, record, runner.model.state_dict()
 
 
-def assert_same_weights(state, reference):
-    """Every tensor of two state dicts equal, bit for bit."""
-    assert state.keys() == reference.keys()
-    for key, value in state.items():
-        assert torch.equal(value, reference[key]), key
+def assert_logged_loss_is_the_module(tmp_path, loss):
+    """Train with the head's ``loss`` (a config dict): the loss logged at the
+    last iteration equals the loss module on that batch's logits."""
+    logged, record, _ = train_recorded(
+        fashion_mnist_config(tmp_path, loss=loss), f'{tmp_path.name}_loss')
+    expected = MODELS.build(loss)(
+        record.logits, record.labels, avg_factor=len(record.labels))
+    assert logged == pytest.approx(expected.item(), rel=1e-6)
+
+
+def assert_trains_as_hard_labels(tmp_path, loss):
+    """Train with the head's ``loss`` (a config dict) and with plain
+    cross-entropy, from the same seed: the two models are equal, bit for bit.
+
+    Returns:
+        dict: the hard-label run's state dict.
+    """
+    _, _, hard = train_recorded(
+        fashion_mnist_config(tmp_path / 'hl'), f'{tmp_path.name}_hl')
+    _, _, other = train_recorded(
+        fashion_mnist_config(tmp_path / 'other', loss=loss),
+        f'{tmp_path.name}_other')
+    assert other.keys() == hard.keys()
+    for key, value in other.items():
+        assert torch.equal(value, hard[key]), key
+    return hard
 
 
 def assert_finished_run(losses, metrics):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 from mmpretrain.registry import MODELS
-from runner_config import (assert_same_weights, fashion_mnist_config,
-                           train_recorded)
+from runner_config import (assert_logged_loss_is_the_module,
+                           assert_trains_as_hard_labels)
 
 import mmcolam  # noqa: F401  (registers the components)
 
@@ -107,19 +107,10 @@ def test_bad_label_shape_and_reduction_override():
 
 
 def test_logged_loss_is_the_module_on_the_last_batch(tmp_path):
-    loss_cfg = dict(type='ConfidencePenaltyLoss', beta=0.3)
-    logged, record, _ = train_recorded(
-        fashion_mnist_config(tmp_path, loss=loss_cfg), 'cp_loss')
-    expected = MODELS.build(loss_cfg)(
-        record.logits, record.labels, avg_factor=len(record.labels))
-    assert logged == pytest.approx(expected.item(), rel=1e-6)
+    assert_logged_loss_is_the_module(
+        tmp_path, dict(type='ConfidencePenaltyLoss', beta=0.3))
 
 
 def test_at_weight_zero_it_is_the_hard_label_run_bit_for_bit(tmp_path):
-    _, _, hard = train_recorded(fashion_mnist_config(tmp_path / 'hl'),
-                                'cp_hl')
-    _, _, zero = train_recorded(
-        fashion_mnist_config(
-            tmp_path / 'zero',
-            loss=dict(type='ConfidencePenaltyLoss', beta=0.0)), 'cp_zero')
-    assert_same_weights(zero, hard)
+    assert_trains_as_hard_labels(
+        tmp_path, dict(type='ConfidencePenaltyLoss', beta=0.0))
