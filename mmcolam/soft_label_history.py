@@ -19,7 +19,8 @@ HEATMAP_MAX_CLASSES = 100
 #: :data:`HISTORY_TOP_K` largest entries per row (``<name>_top10.npz`` with
 #: ``indices`` and ``values``), not as a full ``.npy``: a full table at
 #: ImageNet-21k is 1.8 GB an update. The full table is in every checkpoint
-#: (``head.soft_labels``) and in tools/publish_model.py's side file.
+#: (``head.soft_labels``) and in the side file of
+#: tools/model_converters/publish_model.py.
 FULL_HISTORY_MAX_CLASSES = 1000
 HISTORY_TOP_K = 10
 

@@ -1,4 +1,4 @@
-"""The analysis tools of tools/analysis/ on a tiny COLAM run (100 fake
+"""The analysis tools of tools/analysis_tools/ on a tiny COLAM run (100 fake
 Fashion-MNIST images, 3 epochs, an update after epochs 1 and 2), each checked
 against an independent numpy computation or the runs' own outputs."""
 import csv
@@ -82,7 +82,7 @@ def colam_run(tmp_path_factory, one_thread):
 
 
 def test_soft_label_evolution(colam_run, tmp_path):
-    tool = load_tool('analysis/soft_label_evolution')
+    tool = load_tool('analysis_tools/soft_label_evolution')
     out = str(tmp_path / 'evolution')
     tool.main([colam_run['work_dir'], '--out-dir', out])
     report = json.load(open(osp.join(out, 'soft_label_evolution.json')))
@@ -121,7 +121,7 @@ def test_representation_math_on_plain_tensors():
 
 
 def test_templates_vs_representations(colam_run, tmp_path):
-    tool = load_tool('analysis/templates_vs_representations')
+    tool = load_tool('analysis_tools/templates_vs_representations')
     out = str(tmp_path / 'templates')
     checkpoints = [osp.join(colam_run['work_dir'], f'epoch_{e}.pth')
                    for e in (3, 1)]
@@ -202,7 +202,7 @@ def test_templates_vs_representations(colam_run, tmp_path):
 
 
 def test_expected_accuracy(colam_run, tmp_path):
-    tool = load_tool('analysis/expected_accuracy')
+    tool = load_tool('analysis_tools/expected_accuracy')
     out = str(tmp_path / 'expected')
     rows = tool.main([colam_run['config'], colam_run['work_dir'], '--out-dir',
                       out, '--cfg-options', 'train_cfg.max_epochs=1',
@@ -222,7 +222,7 @@ def test_expected_accuracy(colam_run, tmp_path):
 
 
 def test_hyperparameter_grid(colam_run, tmp_path):
-    tool = load_tool('analysis/hyperparameter_grid')
+    tool = load_tool('analysis_tools/hyperparameter_grid')
     out = str(tmp_path / 'grid')
     tool.main([colam_run['config'], '--intervals', '1', '--num-peers', '2',
                'all', '--out-dir', out, '--cfg-options',

@@ -1,4 +1,5 @@
-"""tools/benchmark.py: the summary arithmetic and a tiny end-to-end run."""
+"""tools/analysis_tools/benchmark.py: the summary arithmetic and a tiny
+end-to-end run."""
 import json
 import os.path as osp
 import sys
@@ -8,7 +9,7 @@ import pytest
 from fake_data import write_fashion_mnist
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(ROOT, 'tools'))
+sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
 import benchmark  # noqa: E402
 
 from mmcolam.analysis.benchmark import markdown_table, summarise  # noqa

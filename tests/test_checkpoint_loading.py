@@ -179,7 +179,7 @@ def test_hostile_checkpoint_is_refused_by_publish_model(hostile, trained,
     cfg['model']['head'].update(
         type='COLAMHead', loss=dict(type='CrossEntropyLoss', use_soft=True))
     config = write_config(cfg, tmp_path / 'cfg.py')
-    publish_model = load_tool('publish_model')
+    publish_model = load_tool('model_converters/publish_model')
     with pytest.raises(pickle.UnpicklingError, match='refused to load'):
         publish_model.publish(config, path, str(tmp_path / 'out'))
     assert not marker.exists()

@@ -546,9 +546,9 @@ def test_alias_is_its_target_config(alias, target):
 
 @pytest.mark.parametrize('name', CONFIGS)
 def test_config_follows_conventions(name):
-    """custom_imports, the name scheme (tools/benchmark.py reads the method
-    from it), the method's head and loss, and a batch that matches both the
-    name and auto_scale_lr."""
+    """custom_imports, the name scheme (tools/analysis_tools/benchmark.py
+    reads the method from it), the method's head and loss, and a batch that
+    matches both the name and auto_scale_lr."""
     cfg = load_config(name)
     assert 'mmcolam' in cfg.custom_imports['imports']
     assert cfg.custom_imports.get('allow_failed_imports') is False

@@ -34,6 +34,11 @@ def test_wheel_install_carries_configs_tools_and_model_index(tmp_path):
     for model in models:  # every config the index lists is packaged
         assert (mim / model['Config']).is_file(), model['Config']
     assert (mim / 'tools' / 'train.py').is_file()
+    # and the tools' subfolders, laid out as MMPretrain's
+    for tool in ('analysis_tools/benchmark.py',
+                 'analysis_tools/regime_study.py',
+                 'model_converters/publish_model.py'):
+        assert (mim / 'tools' / tool).is_file(), tool
     cfg = Config.fromfile(
         str(mim / 'configs' / 'colam' / 'resnet50_imagenet.py'))
     assert cfg.model.head.type == 'COLAMHead'

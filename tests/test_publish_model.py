@@ -1,6 +1,7 @@
-"""tools/publish_model.py: a COLAM checkpoint becomes a plain MMPretrain one
-that MMPretrain loads, infers and tests with, in an interpreter that never
-imports mmcolam, predicting exactly as the COLAM model."""
+"""tools/model_converters/publish_model.py: a COLAM checkpoint becomes a
+plain MMPretrain one that MMPretrain loads, infers and tests with, in an
+interpreter that never imports mmcolam, predicting exactly as the COLAM
+model."""
 import datetime
 import hashlib
 import json
@@ -98,7 +99,7 @@ def colam_checkpoint(tmp_path_factory):
 @pytest.fixture(scope='module')
 def published(colam_checkpoint, tmp_path_factory):
     out_dir = str(tmp_path_factory.mktemp('published'))
-    paths = load_tool('publish_model').main(
+    paths = load_tool('model_converters/publish_model').main(
         [colam_checkpoint['config'], colam_checkpoint['checkpoint'], out_dir])
     return paths
 
@@ -179,7 +180,7 @@ def test_mmpretrain_loads_it_without_mmcolam(colam_checkpoint, published,
 
 
 def test_rewrite_keeps_mmcolam_when_the_model_needs_it():
-    tool = load_tool('publish_model')
+    tool = load_tool('model_converters/publish_model')
     cfg = Config.fromfile(osp.join(
         ROOT, 'configs', 'colam',
         'smallconvnet_1xb128-colam_fashion-mnist.py'))
@@ -194,7 +195,7 @@ def test_rewrite_keeps_mmcolam_when_the_model_needs_it():
 
 
 def test_rewrite_of_the_paper_form_builds_a_plain_head():
-    tool = load_tool('publish_model')
+    tool = load_tool('model_converters/publish_model')
     assert tool.colam_head_args() == {
         'temperature', 'smoothing', 'hard_label_weight', 'soft_label_file'}
     cfg = Config.fromfile(osp.join(
@@ -206,7 +207,7 @@ def test_rewrite_of_the_paper_form_builds_a_plain_head():
 
 
 def test_rewrite_keeps_other_imports_and_mixed_label_loss():
-    tool = load_tool('publish_model')
+    tool = load_tool('model_converters/publish_model')
     cfg = Config(dict(
         model=dict(
             type='ImageClassifier',

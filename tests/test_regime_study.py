@@ -1,5 +1,5 @@
-"""tools/analysis/regime_study.py: the summary arithmetic, and a tiny study
-on fake Fashion-MNIST that is resumed from its results file."""
+"""tools/analysis_tools/regime_study.py: the summary arithmetic, and a tiny
+study on fake Fashion-MNIST that is resumed from its results file."""
 import json
 import os.path as osp
 
@@ -61,7 +61,7 @@ def test_cells_put_seeds_outermost():
 
 def test_tiny_study_end_to_end_and_resume(tmp_path, capsys):
     data_root = write_fashion_mnist(str(tmp_path / 'fm'), num_train=300)
-    tool = load_tool('analysis/regime_study')
+    tool = load_tool('analysis_tools/regime_study')
     argv = [
         '--networks', 'smallconvnet', '--sizes', '100', '--methods', 'hl',
         'colam', '--seeds', '0', '--val-size', '50', '--jobs', '1',

@@ -102,9 +102,9 @@ def run_tool(args, log_path, timeout=240, **env):
 
 
 def load_tool(name):
-    """Import ``tools/<name>.py`` (``name`` may be ``analysis/<tool>``) as a
-    module (``tools/`` is not a package, and ``test`` would be the standard
-    library's)."""
+    """Import ``tools/<name>.py`` (``name`` may be ``analysis_tools/<tool>``
+    or ``model_converters/<tool>``) as a module (``tools/`` is not a package,
+    and ``test`` would be the standard library's)."""
     import importlib.util
     sys.path.insert(0, TOOLS)  # tools/test.py imports train
     try:

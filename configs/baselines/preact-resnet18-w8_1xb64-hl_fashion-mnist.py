@@ -1,7 +1,7 @@
 # Hard labels, fitting regime: a narrow PreActResNet-18 on Fashion-MNIST
 # without augmentation, 30 epochs, so that it fits its training images
-# (tools/benchmark.py --train-subset picks how many) as the paper's networks
-# fit CIFAR's, at a cost a CPU can pay.
+# (tools/analysis_tools/benchmark.py --train-subset picks how many) as the
+# paper's networks fit CIFAR's, at a cost a CPU can pay.
 _base_ = [
     '../_base_/models/preact-resnet18-w8_fashion_mnist.py',
     '../_base_/datasets/fashion_mnist_bs128.py',

@@ -1,4 +1,4 @@
-"""Computations behind the analysis tools of ``tools/analysis/`` (paper
+"""Computations behind the analysis tools of ``tools/analysis_tools/`` (paper
 Sections 5.1-5.3), one module per idea, testable without a runner.
 
 Nothing here is imported by ``import mmcolam``: the tools import the modules

@@ -1,6 +1,6 @@
 """Train methods on the same data, epochs and seeds and compare them: the
-runs and the arithmetic behind ``tools/benchmark.py`` and
-``tools/analysis/regime_study.py``.
+runs and the arithmetic behind ``tools/analysis_tools/benchmark.py`` and
+``tools/analysis_tools/regime_study.py``.
 
 Every run trains through MMEngine's Runner, then is evaluated, through the
 test pipeline, on its training images, on a validation split held out from

@@ -9,7 +9,7 @@ L2-normalised before any distance is taken, so distances lie in ``[0, 2]``.
 
 The computations work on plain arrays (numpy, or CPU torch tensors, which
 ``np.asarray`` accepts) in float64; the ``plot_*`` functions draw the
-figures of ``tools/analysis/templates_vs_representations.py``.
+figures of ``tools/analysis_tools/templates_vs_representations.py``.
 """
 from typing import Dict, List, Sequence
 

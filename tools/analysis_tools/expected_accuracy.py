@@ -2,7 +2,7 @@
 Section 5.1, Fig. 1b).
 
 Usage:
-    python tools/analysis/expected_accuracy.py CONFIG COLAM_WORK_DIR
+    python tools/analysis_tools/expected_accuracy.py CONFIG COLAM_WORK_DIR
         [--out-dir DIR] [--with-hard-labels] [--reference-accuracy ACC]
         [--metric accuracy/top1] [--cfg-options K=V ...]
 

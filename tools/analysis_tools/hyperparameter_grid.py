@@ -1,7 +1,7 @@
 """COLAM hyper-parameter grid (paper Section 5.3, Fig. 4).
 
 Usage:
-    python tools/analysis/hyperparameter_grid.py CONFIG
+    python tools/analysis_tools/hyperparameter_grid.py CONFIG
         --intervals 1 5 10 --num-peers 1 5 100 [--temperatures 1 2]
         [--seeds 0 1] [--out-dir DIR] [--metric accuracy/top1]
         [--cfg-options K=V ...]

@@ -1,7 +1,8 @@
 """Turn a training checkpoint into a published, plain MMPretrain one.
 
 Usage:
-    python tools/publish_model.py CONFIG CHECKPOINT OUT_DIR [--name NAME]
+    python tools/model_converters/publish_model.py CONFIG CHECKPOINT OUT_DIR
+        [--name NAME]
 
 Writes to OUT_DIR, as MMPretrain's ``publish_model.py`` names its output
 (``<NAME>_<date>-<first 8 hex digits of the file's sha256>.pth``, NAME

@@ -1,8 +1,8 @@
 """How the soft labels of a COLAM run evolve from update to update.
 
 Usage:
-    python tools/analysis/soft_label_evolution.py WORK_DIR [--out-dir DIR]
-        [--class-names A B ...] [--columns 4]
+    python tools/analysis_tools/soft_label_evolution.py WORK_DIR
+        [--out-dir DIR] [--class-names A B ...] [--columns 4]
 
 Reads ``WORK_DIR/soft_labels/{epoch,iter}_<N>.npy`` (written by
 SoftLabelHook at every update) in update order and writes to the output dir

@@ -2,7 +2,7 @@
 Table 5, Fig. 3 and the Fig. 2 projection, for one or more trained models.
 
 Usage:
-    python tools/analysis/templates_vs_representations.py \
+    python tools/analysis_tools/templates_vs_representations.py \
         CONFIG CHECKPOINT [CONFIG CHECKPOINT ...] --classes A B C \
         [--split {train,test}] [--num-samples 100] [--names HL LS COLAM] \
         [--seed 0] [--batch-size 64] [--device cpu] [--out-dir DIR] \

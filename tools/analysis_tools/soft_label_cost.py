@@ -4,7 +4,7 @@ function (collect the peers' class sums, turn them into S in place, its
 summary, its history file), at C = 1,000 and 21,843 (ImageNet-21k) classes.
 
 Usage:
-    python tools/analysis/soft_label_cost.py [--classes 1000 21843]
+    python tools/analysis_tools/soft_label_cost.py [--classes 1000 21843]
         [--batches 20] [--batch-size 256] [--seed 0]
 
 Prints, per class count, the peak memory the update adds (Linux peak RSS,

@@ -2,7 +2,8 @@
 compare their accuracy and training time against the first (reference) one.
 
 Usage:
-    python tools/benchmark.py [CONFIG ...] [--variant NAME CONFIG K=V ...]
+    python tools/analysis_tools/benchmark.py [CONFIG ...]
+        [--variant NAME CONFIG K=V ...]
         [--seeds 0 1 2] [--val-size V] [--split-seed S] [--train-subset N]
         [--epochs E] [--work-dir DIR] [--cfg-options K=V ...]
 
@@ -39,7 +40,7 @@ from mmengine.config import DictAction
 from mmcolam.analysis.benchmark import (markdown_table, method_name, plot,
                                         run_once, summarise)
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_PATTERN = 'configs/*/smallconvnet_1xb128-*_fashion-mnist.py'
 
 

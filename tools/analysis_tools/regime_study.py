@@ -2,9 +2,9 @@
 Fashion-MNIST, with training, validation and test accuracy.
 
 Usage:
-    python tools/analysis/regime_study.py [--networks N ...] [--sizes S ...]
-        [--methods M ...] [--seeds 0 1 2] [--val-size 1000] [--jobs 2]
-        [--work-dir work_dirs/regime_study] [--cfg-options K=V ...]
+    python tools/analysis_tools/regime_study.py [--networks N ...]
+        [--sizes S ...] [--methods M ...] [--seeds 0 1 2] [--val-size 1000]
+        [--jobs 2] [--work-dir work_dirs/regime_study] [--cfg-options K=V ...]
 
 A method M of network N is the config ``configs/*/N_1xb*-M_fashion-mnist.py``.
 Every run holds out the same class-balanced ``--val-size`` images (split seed
