@@ -58,7 +58,7 @@ class DumpSoftLabelUpdates(Hook):
 
     def before_train(self, runner):
         colam = _soft_label_hook(runner)
-        new_statistics = colam._new_statistics
+        new_statistics = colam.window.new_statistics
 
         def recording_new_statistics():
             stats = new_statistics()
@@ -72,7 +72,7 @@ class DumpSoftLabelUpdates(Hook):
             stats.all_reduce = recording_all_reduce
             return stats
 
-        colam._new_statistics = recording_new_statistics
+        colam.window.new_statistics = recording_new_statistics
         _unwrap(runner.model).head.register_forward_hook(self._record_logits)
         os.makedirs(self.out_dir, exist_ok=True)
 
@@ -164,7 +164,7 @@ class PoisonPeerLogits(Hook):
         # PeerStatistics.update: poison them there.
         hook = _soft_label_hook(runner)
         model = _unwrap(runner.model)
-        new_statistics = hook._new_statistics
+        new_statistics = hook.window.new_statistics
 
         def poisoned_statistics():
             stats = new_statistics()
@@ -178,7 +178,7 @@ class PoisonPeerLogits(Hook):
             stats.update = poisoned_update
             return stats
 
-        hook._new_statistics = poisoned_statistics
+        hook.window.new_statistics = poisoned_statistics
 
     def _poison(self, logits, labels):
         logits = logits.clone()

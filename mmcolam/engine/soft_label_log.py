@@ -1,7 +1,12 @@
-"""What SoftLabelHook logs after an update: a warning for the rows it kept,
-one INFO line, and the table's scalars for the visualizer."""
-import torch
+"""What SoftLabelHook reports after an update: a warning for the rows it
+kept, one INFO line, the table's scalars for the visualizer, and the table
+and its heatmap in ``work_dir/soft_labels/``."""
+import os.path as osp
 
+import torch
+from mmengine import dist
+
+from mmcolam.soft_label_history import save_soft_label_history
 from mmcolam.soft_labels import soft_label_summary
 
 KEPT_REASONS = dict(
@@ -37,3 +42,41 @@ def log_update(runner, name: str, iteration: int, table: torch.Tensor,
     runner.visualizer.add_scalars(
         {f'soft_labels/{k}': v
          for k, v in summary.items()}, step=iteration)
+
+
+class UpdateReporter:
+    """Reports every update; the heatmap is drawn in a background thread
+    and handed to the visualizer (TensorBoard, W&B, ... backends) once
+    :meth:`finish` has waited for it."""
+
+    def __init__(self):
+        self.writer = None
+        self.iteration = None
+
+    def report(self, runner, name: str, iteration: int, table: torch.Tensor,
+               report: dict) -> None:
+        """Log the update ``name`` (e.g. ``'epoch 5'``) and save its table
+        as ``soft_labels/<name>.npy`` and ``.png`` (rank 0); call
+        :meth:`finish` first, one heatmap is drawn at a time."""
+        log_update(runner, name, iteration, table, report)
+        if dist.is_main_process():
+            classes = getattr(runner.train_dataloader.dataset, 'metainfo',
+                              {}).get('classes')
+            self.writer = save_soft_label_history(
+                osp.join(runner.work_dir, 'soft_labels'),
+                name.replace(' ', '_'), table, classes)
+            self.iteration = iteration
+
+    def finish(self, runner) -> None:
+        """Wait for the heatmap being drawn, log the CPU time it took as
+        ``soft_labels/heatmap_cpu_seconds`` and give it to the visualizer
+        at its update's iteration."""
+        writer, self.writer = self.writer, None
+        if writer is None:
+            return
+        writer.join()
+        runner.message_hub.update_scalar('soft_labels/heatmap_cpu_seconds',
+                                         writer.cpu_seconds)
+        if writer.image is not None:
+            runner.visualizer.add_image('soft_labels', writer.image,
+                                        step=self.iteration)
