@@ -1,4 +1,17 @@
-"""Same-class pairs for class-wise self-knowledge distillation (CS-KD)."""
+"""Same-class pairs for class-wise self-knowledge distillation (CS-KD).
+
+The sampler behind :class:`CSKDHead` ("Regularizing Class-wise Predictions
+via Self-knowledge Distillation", Yun, Park, Lee, Shin, CVPR 2020). The
+authors' ``PairBatchSampler`` puts a batch's ``n`` anchors first and their
+``n`` partners after them; we interleave them (anchor, partner, anchor, ...):
+the pairs are the same, only the order inside the batch differs, and this
+order needs no knowledge of the batch size. Anchors are sharded over the
+ranks as in mmengine's ``DefaultSampler`` (rank ``r`` of ``world_size`` takes
+anchors ``r, r + world_size, ...``, so ranks share none apart from the samples
+repeated by ``round_up``). Partners are drawn for the whole epoch from the
+same generator before sharding, so all ranks agree and the pairs do not
+depend on the rank.
+"""
 import math
 
 import torch
@@ -13,34 +26,16 @@ from mmcolam.argument_checks import check_bool, check_int
 class ClassPairSampler(Sampler):
     """Yields every index followed by a random other index of its class.
 
-    The sampler behind :class:`CSKDHead` ("Regularizing Class-wise
-    Predictions via Self-knowledge Distillation", Yun, Park, Lee, Shin,
-    CVPR 2020). Every epoch visits each sample once as an *anchor*, like
-    mmengine's ``DefaultSampler``, and puts right after it a *partner*: a
-    sample of the same class drawn uniformly from the class's other samples
-    (a class with a single sample pairs it with itself). The index stream of
-    a rank is therefore interleaved::
-
-        anchor_0, partner_0, anchor_1, partner_1, ...
-
-    so a batch of even size ``2n`` holds ``n`` pairs, anchors at even and
-    partners at odd positions, which is the layout ``CSKDHead`` reads. The
-    authors' ``PairBatchSampler`` puts the ``n`` anchors first and their
-    ``n`` partners after them; the pairs are the same, only the order inside
-    the batch differs (this order needs no knowledge of the batch size).
-    Set ``train_dataloader.batch_size`` to twice the authors' batch size
-    (their 128 anchors per step are ``batch_size=256`` here), and keep it
-    even. The epoch has ``2 * len(dataset)`` indices in all (one anchor and
-    one partner per sample), split over the ranks.
-
-    The anchor order is a permutation drawn from ``seed + epoch``, and, as
-    in ``DefaultSampler``, rank ``r`` of ``world_size`` takes anchors
-    ``r, r + world_size, ...``: ranks never share anchors (apart from the
-    samples repeated to even out the ranks when ``round_up=True``). Partners
-    are drawn from the same generator for the whole epoch before sharding,
-    so all ranks agree and the result does not depend on the rank; the same
-    seed and epoch give the same pairs. Partners are drawn even when
-    ``shuffle=False``.
+    Every epoch visits each sample once as an *anchor*, in the order of a
+    permutation drawn from ``seed + epoch`` and sharded over the ranks as in
+    ``DefaultSampler``, and puts right after it a *partner*: another sample
+    of its class drawn uniformly (a class of one sample pairs it with
+    itself), also when ``shuffle=False``. A batch of even size ``2n`` thus
+    holds ``n`` pairs, anchors at even and partners at odd positions, the
+    layout :class:`CSKDHead` reads: set ``batch_size`` to twice the authors'
+    (their 128 anchors per step are ``batch_size=256``) and keep it even. An
+    epoch has ``2 * len(dataset)`` indices over all ranks; the same seed and
+    epoch give the same pairs.
 
     Args:
         dataset (Sized): The dataset. It must provide ``get_cat_ids(idx)``

@@ -1,5 +1,27 @@
 """Label Refinery (Bagherinezhad, Horton, Rastegari, Farhadi, 2018): train a
-classifier on a frozen teacher's predictions for the same augmented crop."""
+classifier on a frozen teacher's predictions for the same augmented crop.
+
+Paper: "Label Refinery: Improving ImageNet Classification through Label
+Progression". The teacher (the *refinery*, usually the same architecture
+trained on the ground truth: generation 1) replaces the labels, as in the
+paper. The paper writes the loss as ``KL(softmax(t) || softmax(z))``; we
+compute the cross-entropy, which differs by the teacher's entropy, a constant
+of the student: the gradients are identical, only the logged value differs
+(the authors' ``RefineryLoss`` also computes the cross-entropy).
+
+Differences from the authors' code (``hessamb/label-refinery``): their
+refinery runs in training mode inside the wrapper (BatchNorm with batch
+statistics, its running statistics drifting), ours in eval mode; ours accepts
+batch augmentation (the teacher then sees the mixed images) and any
+:class:`ClsHead` loss (the probabilities replace ``gt_score``, as Mixup's
+mixed scores do). The teacher's checkpoint is read in ``init_weights`` (or at
+the first loss), so building the model, e.g. to check a config, reads none.
+
+Generations: ``tools/label_refinery.sh CONFIG_GEN1 CONFIG_GEN2 WORK_DIR``
+trains generation 1, then generation 2 with generation 1's last checkpoint as
+teacher; a ``LabelRefinery`` teacher config is built as a plain
+``ImageClassifier``, so generation 3 can use generation 2 as teacher.
+"""
 import os.path as osp
 from typing import List
 
@@ -33,77 +55,29 @@ class _FrozenTeacher:
 class LabelRefinery(ImageClassifier):
     r"""An :class:`ImageClassifier` trained on a frozen teacher's softmax.
 
-    From "Label Refinery: Improving ImageNet Classification through Label
-    Progression" (Bagherinezhad, Horton, Rastegari, Farhadi, 2018). At every
-    training iteration the teacher (the *refinery*, usually the same
-    architecture trained on the ground truth: generation 1) sees the same
-    augmented batch as the student, and the student is trained on the
-    teacher's probabilities instead of the labels:
-
-    .. math::
-
-        \mathcal{L} = -\frac{1}{N} \sum_n \sum_c
-            \mathrm{softmax}_c(t_n) \log \mathrm{softmax}_c(z_n),
-
-    with :math:`t_n` the teacher's and :math:`z_n` the student's logits. The
-    paper writes the loss as :math:`\mathrm{KL}(\mathrm{softmax}(t) \|
-    \mathrm{softmax}(z))`, which is this cross-entropy minus the teacher's
-    entropy: a constant of the student, so the gradients are identical and
-    only the logged value differs (the authors' ``RefineryLoss`` also
-    computes the cross-entropy). The ground-truth label is not used (as in
-    the paper). Technically the teacher's probabilities replace the samples'
-    ``gt_score`` and the head's own ``loss`` is applied to them, exactly as
-    for Mixup's mixed scores; with ``CrossEntropyLoss`` (``use_soft`` or
-    not) that is the formula above. If batch augmentation (Mixup, CutMix) is
-    configured, the teacher sees the mixed images. Prediction, validation
-    and test use the student alone.
-
-    The teacher is built from a model config and loaded from a checkpoint
-    (strictly: every key must match). It is kept frozen: always in eval mode
-    (BatchNorm uses its running statistics, dropout is off), no gradients,
-    not in the optimizer, not in the student's ``state_dict`` — so
-    checkpoints hold the student alone, load into a plain
-    :class:`ImageClassifier`, and resuming re-loads the teacher from
-    ``teacher.checkpoint``. The teacher moves to the device of the inputs at
-    the first iteration. Its checkpoint is loaded in :meth:`init_weights`,
-    which the Runner calls before training (or at the first loss if it was
-    not called), so that building the model, e.g. to check a config, reads
-    no checkpoint. The teacher receives the student's preprocessed batch, so
-    both must normalise inputs alike (checked when both data preprocessors
-    give a ``mean``/``std``).
-
-    Differences from the authors' code (``hessamb/label-refinery``): their
-    refinery runs in training mode inside the wrapper (BatchNorm with batch
-    statistics, its running statistics drifting), ours in eval mode; ours
-    accepts batch augmentation and any :class:`ClsHead` loss.
-
-    Generations: ``tools/label_refinery.sh CONFIG_GEN1 CONFIG_GEN2 WORK_DIR``
-    trains generation 1 and then generation 2 with generation 1's last
-    checkpoint as teacher. A teacher config that is itself a
-    ``LabelRefinery`` is built as a plain ``ImageClassifier`` (its own
-    teacher dropped), so generation 3 can use generation 2 as teacher.
+    The teacher's probabilities for the student's preprocessed (and, with
+    Mixup/CutMix, mixed) batch replace the labels as targets of the head's
+    ``loss``: with ``CrossEntropyLoss``, :math:`-\frac{1}{N}\sum_n \sum_c
+    \mathrm{softmax}_c(t_n) \log \mathrm{softmax}_c(z_n)` for teacher logits
+    :math:`t` and student logits :math:`z`. The teacher is frozen (eval mode)
+    and not in the ``state_dict``: checkpoints load into a plain
+    :class:`ImageClassifier`, prediction uses the student alone, and resuming
+    re-loads ``teacher.checkpoint``.
 
     Args:
         backbone (dict): The student's backbone.
-        teacher (dict): ``dict(config=PATH, checkpoint=CKPT)``, where
-            ``PATH`` is a config file (``package::path`` such as
-            ``'mmpretrain::resnet/resnet50_8xb32_in1k.py'`` works) whose
-            ``model`` is the teacher; or a model dict with ``type`` plus a
-            ``checkpoint=CKPT`` key. ``CKPT`` is a local file or a URL of the
-            trained teacher. No default.
+        teacher (dict): ``dict(config=PATH, checkpoint=CKPT)``, ``PATH`` a
+            config file (``package::path`` works; a ``LabelRefinery`` gives
+            its student) whose ``model`` is the teacher, or a model dict with
+            ``type`` and ``checkpoint=CKPT``. ``CKPT`` (file or URL) is loaded
+            strictly. Same classes and normalisation as the student.
         neck (dict, optional): The student's neck. Defaults to None.
-        head (dict, optional): The student's head: a :class:`ClsHead` that
-            does not redefine ``_get_loss`` (e.g. ``LinearClsHead``), with
-            ``cal_acc=False``. Its ``loss`` receives ``(N, C)``
-            probabilities. Defaults to None.
-        pretrained (str, optional): Pretrained student weights.
-            Defaults to None.
-        train_cfg (dict, optional): As for :class:`ImageClassifier`
-            (``augments``). Defaults to None.
-        data_preprocessor (dict, optional): As for :class:`ImageClassifier`.
-            Defaults to None.
-        init_cfg (dict, optional): The student's initialization config.
-            Defaults to None.
+        head (dict, optional): A :class:`ClsHead` that keeps ``_get_loss``
+            (e.g. ``LinearClsHead``), with ``cal_acc=False``. Defaults to None.
+        pretrained (str, optional): Student weights. Defaults to None.
+        train_cfg (dict, optional): ``augments``. Defaults to None.
+        data_preprocessor (dict, optional): The student's. Defaults to None.
+        init_cfg (dict, optional): The student's init. Defaults to None.
     """
 
     def __init__(self,

@@ -1,4 +1,17 @@
-"""COLAMHead: a linear head that trains against class-wise soft labels."""
+"""COLAMHead: a linear head that trains against class-wise soft labels.
+
+COLAM: "COLAM: Co-Learning of Deep Neural Networks and Soft Labels via
+Alternating Minimization" (Li, Xiong, An, Xu, Dou, Neural Processing Letters
+2022). The loss is the paper's Eq. 4, with the default loss
+``-sum_j target_j log softmax_j(z / T)``. The paper's target is
+``a * y + (1 - a) * y @ S`` with ``a = 0`` (``smoothing=None``); our default
+(``smoothing=0.1``) is instead label smoothing whose ``eps`` goes where COLAM
+learns the class is confused, so a target is never softer than label
+smoothing's. The paper recommends a temperature of 1 to 2; our configs that
+reproduce its tables use 2 with ``smoothing=None``. A table that a COLAM run
+wrote to ``work_dir/soft_labels/`` can be trained against, fixed, as
+``soft_label_file``.
+"""
 from typing import List, Optional
 
 import numpy as np
@@ -17,45 +30,29 @@ from .batch_labels import accuracy_items, batch_labels
 class COLAMHead(LinearClsHead):
     """Linear classification head with a class-wise soft-label table.
 
-    The head owns ``soft_labels``, a ``(C, C)`` buffer whose row c is the
-    soft label of every sample of class c; it starts as the identity (hard
-    labels) and is saved in checkpoints. Training is the loss of
-    ``cls_score / T`` against targets built from ``S`` and ``y``, the one-hot
-    label or the mixed score built by Mixup/CutMix (with the default loss,
-    ``-sum_j target_j log softmax_j(z / T)``, paper Eq. 4):
-
-    - ``smoothing=eps`` (default): ``target = (1 - eps) * y + eps * y @ O``,
-      where row c of ``O`` is row c of ``S`` without class c, renormalised:
-      label smoothing whose ``eps`` goes where COLAM learns the class is
-      confused, so a target is never softer than label smoothing's.
-    - ``smoothing=None``: the paper's ``target = a * y + (1 - a) * y @ S``
-      (``a = hard_label_weight``, 0 in the paper).
-    Prediction is unchanged (softmax of the plain logits), so a trained model
-    is an ordinary MMPretrain classifier.
-
-    ``S`` is refreshed by :class:`SoftLabelHook`, which also marks the head as
-    managed; training a head that is neither managed by the hook nor given
-    ``soft_label_file`` raises an error at the first iteration.
+    ``soft_labels`` (``S``, a ``(C, C)`` buffer, identity at start, saved in
+    checkpoints) holds class c's soft label in row c; :class:`SoftLabelHook`
+    refreshes it, or ``soft_label_file`` fixes it (training needs one of
+    them). ``loss`` compares ``cls_score / T`` with ``(1 - eps) * y + eps * y
+    @ O`` (default; ``O``: ``S`` with a zero diagonal, rows renormalised) or
+    the paper's ``a * y + (1 - a) * y @ S`` (``smoothing=None``), ``y`` the
+    one-hot label or Mixup/CutMix score. Prediction is the plain softmax.
 
     Args:
         num_classes (int): Number of classes C.
         in_channels (int): Channels of the input feature.
-        temperature (float): T of paper Eq. 4, also the soft-label update's
-            unless SoftLabelHook sets ``label_temperature``. Defaults to 1.0
-            (the paper recommends 1 to 2 and uses 2 in our paper configs).
+        temperature (float): T of paper Eq. 4, also the hook's update's unless
+            it sets ``label_temperature``. Defaults to 1.0.
         smoothing (float, optional): eps of the bounded form, in (0, 1);
             None selects the paper's form. Defaults to 0.1.
-        hard_label_weight (float): a of the paper's form, in [0, 1];
-            only with ``smoothing=None``. Defaults to 0.0 (the paper).
-        soft_label_file (str, optional): A ``.npy`` ``(C, C)`` table of soft
-            labels to train against, fixed (no SoftLabelHook needed), e.g. one
-            that a COLAM run wrote to ``work_dir/soft_labels/``.
-            Defaults to None.
-        loss (dict): Config of the loss; it receives ``cls_score / T`` and
-            ``(N, C)`` soft targets. Defaults to
+        hard_label_weight (float): a of the paper's form, in [0, 1], used only
+            with ``smoothing=None``. Defaults to 0.0 (the paper).
+        soft_label_file (str, optional): A fixed ``.npy`` ``(C, C)`` table to
+            train against instead of the hook's. Defaults to None.
+        loss (dict): Config of the loss, given ``cls_score / T`` and ``(N, C)``
+            targets. Defaults to
             ``dict(type='CrossEntropyLoss', use_soft=True, loss_weight=1.0)``.
-        **kwargs: Other arguments of :class:`LinearClsHead` (``topk``,
-            ``cal_acc``, ``init_cfg``).
+        **kwargs: Other arguments of :class:`LinearClsHead`.
     """
 
     def __init__(self,

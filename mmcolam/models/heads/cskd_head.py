@@ -1,4 +1,16 @@
-"""Class-wise self-knowledge distillation, CS-KD (Yun et al., CVPR 2020)."""
+"""Class-wise self-knowledge distillation, CS-KD (Yun et al., CVPR 2020).
+
+Paper: "Regularizing Class-wise Predictions via Self-knowledge Distillation"
+(Yun, Park, Lee, Shin). The defaults ``temperature=4`` and ``lambda_cls=1``
+are the authors' (``--temp`` and ``--lamda`` of their ``train.py``).
+
+Difference from the authors' code, which runs the network twice (the anchors
+with gradients, then the partners under ``torch.no_grad``): here the backbone
+sees all ``2n`` images in one pass, so BatchNorm normalises anchors and
+partners with joint batch statistics, and the partners' activations stay in
+memory until the backward pass although their logits are detached. Batch
+augmentations (Mixup, CutMix) would mix samples across pairs and are refused.
+"""
 import torch
 import torch.nn.functional as F
 from mmpretrain.models.heads import LinearClsHead
@@ -12,35 +24,16 @@ from .batch_labels import accuracy_items, class_indices
 class CSKDHead(LinearClsHead):
     r"""Linear head whose loss pulls together predictions of same-class pairs.
 
-    From "Regularizing Class-wise Predictions via Self-knowledge
-    Distillation" (Yun, Park, Lee, Shin, CVPR 2020). Train it with
-    :class:`ClassPairSampler`, which lays each per-rank batch out as ``n``
-    (anchor, partner) pairs of the same class, anchors at even and partners
-    at odd positions. With logits :math:`z` of an anchor :math:`x`,
-    :math:`z'` of its partner :math:`x'`, label :math:`y` and temperature
-    :math:`T`, the loss averaged over the ``n`` anchors is
-
-    .. math::
-
-        \mathcal{L} = \mathrm{CE}(z, y) + \lambda_{cls} T^2 \,
-        \mathrm{KL}\big(\mathrm{softmax}(\bar z' / T) \,\|\,
-        \mathrm{softmax}(z / T)\big),
-
-    where :math:`\bar z'` is :math:`z'` detached (no gradient flows through
-    the partner's prediction) and the cross-entropy is the ``loss`` module
-    (``CrossEntropyLoss`` by default) applied to the anchors only. They are
-    logged as ``loss_ce`` and ``loss_cskd`` (MMEngine logs their sum as
-    ``loss``). The defaults ``temperature=4`` and
-    ``lambda_cls=1`` are the authors' (``--temp`` and ``--lamda`` of their
-    ``train.py``). Prediction is that of :class:`LinearClsHead`.
-
-    Differences from the authors' code, which runs the network twice (the
-    anchors with gradients, then the partners under ``torch.no_grad``): here
-    the backbone sees all ``2n`` images in one pass, so BatchNorm normalises
-    anchors and partners with joint batch statistics and the partners'
-    activations stay in memory until the backward pass, although their
-    logits are detached. Batch augmentations (Mixup, CutMix) would mix
-    samples across pairs and are refused.
+    Train it with :class:`ClassPairSampler`, which lays each per-rank batch
+    out as ``n`` same-class (anchor, partner) pairs, anchors at even and
+    partners at odd positions. With anchor logits :math:`z`, label :math:`y`
+    and the partner's logits :math:`\bar z'` (detached), the loss averaged
+    over the anchors is :math:`\mathrm{CE}(z, y) + \lambda_{cls} T^2 \,
+    \mathrm{KL}(\mathrm{softmax}(\bar z' / T) \,\|\,
+    \mathrm{softmax}(z / T))`, logged as ``loss_ce`` (the ``loss`` module,
+    on the anchors) and ``loss_cskd``. Unlike the authors' code, anchors and
+    partners share one forward pass (joint BatchNorm statistics).
+    Mixup/CutMix are refused. Prediction is that of :class:`LinearClsHead`.
 
     Args:
         num_classes (int): Number of classes.

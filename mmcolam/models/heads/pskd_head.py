@@ -1,5 +1,26 @@
 """Progressive self-knowledge distillation, PS-KD (Kim, Ji, Yoon, Hwang,
-ICCV 2021)."""
+ICCV 2021).
+
+Paper: "Self-Knowledge Distillation with Progressive Refinement of Targets".
+We follow the authors' code (``lgcnsai/PS-KD-Pytorch``): their ``alpha_t =
+alpha_T * (epoch + 1) / end_epoch`` with a 0-based epoch (our ``t / T`` with a
+1-based one), ``alpha_T = 0.8`` by default (their setting for CIFAR-100 and
+ImageNet), one-hot targets in the first epoch and the loss
+``(-targets * log_softmax).mean(0).sum()``. The previous prediction is that
+of the training forward pass (augmented input, training mode). As in their
+code, after the loss of every iteration the batch's softmax outputs are
+gathered from all ranks and written to every rank's table, so all ranks hold
+the same table.
+
+The table stays on the CPU (it is not a buffer: not moved to the GPU, not
+broadcast by DDP) and :class:`PSKDHook` saves it in checkpoints, not in the
+``state_dict``, so the trained model stays a plain ``LinearClsHead``. For
+ImageNet (1.28M x 1000) it takes 2.6 GB per process in float16 (5.1 GB in
+float32, the authors' type), and as much in every checkpoint; float16 keeps a
+probability to a relative 5e-4, far below the effect of ``alpha_t``. Batch
+augmentation is refused because a mixed image is not the sample its index
+names.
+"""
 from typing import List, Optional, Tuple
 
 import torch
@@ -19,55 +40,22 @@ TABLE_DTYPES = {'float16': torch.float16, 'float32': torch.float32}
 class PSKDHead(LinearClsHead):
     r"""Linear head trained on its own predictions of the previous epoch.
 
-    From "Self-Knowledge Distillation with Progressive Refinement of
-    Targets" (Kim, Ji, Yoon, Hwang, ICCV 2021). During epoch :math:`t` of
-    :math:`T` (1-based), a training sample :math:`x` of label :math:`y`
-    (one-hot) is trained against
-
-    .. math::
-
-        \tilde y = (1 - \alpha_t)\, y + \alpha_t\, p_{t-1}(x),
-        \qquad \alpha_t = \alpha_T \frac{t}{T},
-        \qquad \mathcal{L} = -\frac{1}{N}\sum_n \sum_c \tilde y_{nc}
-            \log \mathrm{softmax}_c(z_n),
-
-    where :math:`p_{t-1}(x)` is the softmax the model gave :math:`x` when it
-    last trained on it, in epoch :math:`t-1` (the training forward pass:
-    augmented input, training mode). In the first epoch the target is
-    :math:`y`. This is the authors' code (``lgcnsai/PS-KD-Pytorch``): their
-    ``alpha_t = alpha_T * (epoch + 1) / end_epoch`` with a 0-based epoch,
-    ``alpha_T = 0.8`` by default, one-hot targets in epoch 0, and the loss
-    ``(-targets * log_softmax).mean(0).sum()``.
-
-    The predictions live in a ``(N, C)`` table indexed by the dataset index
-    (``sample_idx`` in the data samples' metainfo, which MMPretrain's
-    ``PackInputs`` keeps by default). After the loss of an iteration is
-    computed, the batch's softmax outputs are gathered from every rank (each
-    rank sees a shard of the samples) and written to every rank's table, so
-    all ranks hold the same table — as the authors' code does at every
-    iteration. Rows of samples not seen yet hold NaN and give the hard
-    label. :class:`PSKDHook` allocates the table, tells the head the epoch,
-    and saves the table in checkpoints (not in the ``state_dict``: the
-    trained model stays a plain ``LinearClsHead``), so resume works; it is
-    required for training.
-
-    Memory: the table stays on the CPU (it is not a buffer: not moved to the
-    GPU, not broadcast by DDP) in ``table_dtype``. For ImageNet (1.28M x
-    1000) that is 2.6 GB per process in float16 (5.1 GB in float32, the
-    authors' type), and as much in every checkpoint. float16 keeps a
-    probability to a relative 5e-4, far below the effect of ``alpha_t``.
-
-    Batch augmentation (Mixup, CutMix) is refused: a mixed image is not the
-    sample its index names.
+    In epoch :math:`t` of :math:`T` (1-based) a sample :math:`x` of one-hot
+    label :math:`y` is trained against :math:`(1 - \alpha_t) y + \alpha_t
+    p_{t-1}(x)`, :math:`\alpha_t = \alpha_T t / T`, where :math:`p_{t-1}(x)`
+    is its softmax in epoch :math:`t - 1` (:math:`y` if not yet computed).
+    The softmax outputs live in an ``(N, C)`` CPU table indexed by the
+    ``sample_idx`` metainfo (kept by ``PackInputs``), the same on all ranks.
+    :class:`PSKDHook` is required for training: it allocates the table, sets
+    the epoch and saves the table in checkpoints. Mixup/CutMix are refused.
 
     Args:
         num_classes (int): Number of classes C.
         in_channels (int): Channels of the input feature.
         alpha_T (float): :math:`\alpha_T`, the weight of the previous
-            predictions in the last epoch, in [0, 1]. Defaults to 0.8 (the
-            authors' default, used for CIFAR-100 and ImageNet).
-        table_dtype (str): ``'float16'`` or ``'float32'``, the type of the
-            prediction table. Defaults to 'float16'.
+            predictions in the last epoch, in [0, 1]. Defaults to 0.8.
+        table_dtype (str): ``'float16'`` or ``'float32'``, the table's type
+            (ImageNet: 2.6 GB per process in float16). Defaults to 'float16'.
         loss (dict): Config of the loss; it receives the logits and the
             ``(N, C)`` targets. Defaults to
             ``dict(type='CrossEntropyLoss', use_soft=True, loss_weight=1.0)``.

@@ -1,4 +1,14 @@
-"""Confidence Penalty (Pereyra et al., ICLR workshop 2017)."""
+"""Confidence Penalty (Pereyra et al., ICLR workshop 2017).
+
+Paper: "Regularizing Neural Networks by Penalizing Confident Output
+Distributions" (Pereyra, Tucker, Chorowski, Kaiser, Hinton). The penalty is
+the *negative* entropy, so minimising the loss pushes the entropy of the
+prediction up; adding ``beta * H(p)`` instead, as some public implementations
+do, rewards confident outputs: the opposite regulariser. The default
+``beta=0.1`` is the weight the paper selected for its CIFAR-10 DenseNet
+experiment, the setting closest to the CIFAR benchmarks of COLAM (the paper
+tunes the weight per task).
+"""
 import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.registry import MODELS
@@ -12,24 +22,11 @@ from .utils import (check_label_shape, check_loss_options, get_reduction,
 class ConfidencePenaltyLoss(nn.Module):
     r"""Cross-entropy minus ``beta`` times the entropy of the prediction.
 
-    From "Regularizing Neural Networks by Penalizing Confident Output
-    Distributions" (Pereyra, Tucker, Chorowski, Kaiser, Hinton, 2017). With
-    :math:`p = \mathrm{softmax}(z)` and target :math:`y` (one-hot, or the
+    With :math:`p = \mathrm{softmax}(z)` and target :math:`y` (one-hot, or the
     mixed score that Mixup/CutMix build), the per-sample loss is
-
-    .. math::
-
-        \ell = -\sum_j y_j \log p_j \; - \; \beta H(p)
-             = -\sum_j y_j \log p_j \; + \; \beta \sum_j p_j \log p_j .
-
-    The penalty term is the *negative* entropy, so minimising the loss pushes
-    the entropy of the prediction up (less confident outputs). Adding
-    ``beta * H(p)`` instead, as some public implementations do, rewards
-    confident outputs: the opposite regulariser.
-
-    The default ``beta=0.1`` is the weight the paper selected for its CIFAR-10
-    DenseNet experiment, the setting closest to the CIFAR benchmarks of COLAM
-    (the paper tunes the weight per task).
+    :math:`-\sum_j y_j \log p_j - \beta H(p) = -\sum_j y_j \log p_j + \beta
+    \sum_j p_j \log p_j`: minimising it raises the entropy of the prediction
+    (less confident outputs).
 
     Args:
         beta (float): Weight of the negative entropy, ``>= 0``; 0 gives plain

@@ -1,4 +1,18 @@
-"""DisturbLabel (Xie, Wang, Wei, Wang, Tian, CVPR 2016)."""
+"""DisturbLabel (Xie, Wang, Wei, Wang, Tian, CVPR 2016).
+
+Paper: "DisturbLabel: Regularizing CNN on the Loss Layer". As in the paper,
+the uniform draw may return the true class, so only a fraction
+``alpha * (C - 1) / C`` of the labels actually changes. The default
+``alpha=0.1`` is the smallest of the noise rates the paper evaluates (10%,
+20% and 40%).
+
+Draws come from a private CPU ``torch.Generator``, not the global random
+stream, so turning the loss on does not change data augmentation or
+initialisation; identical seeds give identical draws, and every rank of a
+distributed run disturbs its own samples independently (seed ``seed + rank``,
+``rank`` from ``mmengine.dist``). A resumed run restarts the stream from its
+seed; it does not continue where the interrupted run stopped.
+"""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -14,42 +28,21 @@ from .utils import (check_label_shape, check_loss_options, get_reduction,
 class DisturbLabelLoss(nn.Module):
     r"""Cross-entropy on labels that are randomly disturbed in training.
 
-    From "DisturbLabel: Regularizing CNN on the Loss Layer" (Xie et al.,
-    CVPR 2016). In every training forward pass, each sample independently
-    keeps its label with probability :math:`1 - \alpha` and, with
-    probability :math:`\alpha`, gets a label drawn uniformly from all
-    :math:`C` classes. As in the paper, the draw may return the true class,
-    so a sample ends up with
-
-    - its true class with probability :math:`1 - \alpha (C - 1) / C`,
-    - each other class with probability :math:`\alpha / C`,
-
-    i.e. a fraction :math:`\alpha (C - 1) / C` of the labels is actually
-    changed. A mixed score (Mixup/CutMix) is disturbed the same way: with
-    probability :math:`\alpha` the whole row is replaced by the one-hot
-    score of a uniformly drawn class. The loss is then the ordinary
-    cross-entropy with the (possibly disturbed) targets. In eval mode
-    (``module.eval()``) nothing is disturbed.
-
-    The default ``alpha=0.1`` is the smallest of the noise rates the paper
-    evaluates (10%, 20% and 40%).
-
-    Random state: draws come from a private ``torch.Generator`` (on the CPU),
-    created at the first training call and seeded with
-    ``seed + rank`` (``seed`` defaulting to ``torch.initial_seed()``, which is
-    the seed the Runner gave ``torch.manual_seed`` through
-    ``randomness=dict(seed=...)``; ``rank`` from ``mmengine.dist``). Identical
-    seeds therefore give identical draws, every rank of a distributed run
-    disturbs its own samples independently, and the draws do not consume the
-    global random stream, so turning the loss on does not change data
-    augmentation or initialisation. A resumed run restarts the stream from its
-    seed; it does not continue where the interrupted run stopped.
+    In every training forward pass each sample independently keeps its label
+    with probability :math:`1 - \alpha` and otherwise gets a class drawn
+    uniformly from all :math:`C`, the true one included: it ends up with its
+    true class with probability :math:`1 - \alpha (C - 1) / C` and with each
+    other class with :math:`\alpha / C`. A mixed score (Mixup/CutMix) is
+    replaced as a whole by the one-hot score of the drawn class. The loss is
+    the cross-entropy with these targets; in eval mode nothing is disturbed.
+    Draws use a private generator seeded at the first training call.
 
     Args:
         alpha (float): Probability, in ``[0, 1]``, that a label is replaced
             by a uniform draw over all classes. Defaults to 0.1.
-        seed (int, optional): Base seed of the draws, ``>= 0``. Defaults to
-            None (``torch.initial_seed()`` at the first training call).
+        seed (int, optional): Base seed of the draws, ``>= 0``; rank ``r``
+            uses ``seed + r``. Defaults to None (``torch.initial_seed()``,
+            the seed of the Runner's ``randomness``).
         reduction (str): How per-sample losses are reduced: ``'none'``,
             ``'mean'`` or ``'sum'``. Defaults to ``'mean'``.
         loss_weight (float): Factor on the whole loss. Defaults to 1.0.
