@@ -105,7 +105,8 @@ DATA_NAMES = {
     'DTD': 'DTD',
     'FashionMNISTGz': 'Fashion-MNIST',
 }
-NAME = re.compile(r'^(?P<model>[^_]+)_(?P<gpus>\d+)xb(?P<batch>\d+)'
+NAME = re.compile(r'^(?P<model>[^_]+)_(?:[^_]+-pre_)?(?P<gpus>\d+)xb'
+                  r'(?P<batch>\d+)'
                   r'-(?P<method>[^_]+)_(?P<data>[^_]+)\.py$')
 
 
@@ -553,8 +554,8 @@ def test_config_follows_conventions(name):
     assert 'mmcolam' in cfg.custom_imports['imports']
     assert cfg.custom_imports.get('allow_failed_imports') is False
     match = NAME.match(osp.basename(name))
-    assert match, f'{name} does not follow {{model}}_{{gpus}}xb{{batch}}-' \
-        '{method}_{dataset}.py'
+    assert match, f'{name} does not follow {{model}}_[{{pretrain}}-pre_]' \
+        '{gpus}xb{batch}-{method}_{dataset}.py'
     gpus, batch = int(match['gpus']), int(match['batch'])
     assert cfg.train_dataloader.batch_size == batch
     assert cfg.auto_scale_lr.base_batch_size == gpus * batch

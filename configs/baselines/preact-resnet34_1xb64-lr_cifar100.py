@@ -14,4 +14,4 @@ model = dict(
         checkpoint='work_dirs/preact-resnet34_1xb64-hl_cifar100/'
         'epoch_160.pth'),
     head=dict(
-        loss=dict(type='CrossEntropyLoss', use_soft=True, loss_weight=1.0)))
+        loss=dict(type='CrossEntropyLoss', use_soft=True)))

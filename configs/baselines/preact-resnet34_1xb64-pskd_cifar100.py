@@ -10,5 +10,5 @@ model = dict(
     head=dict(
         type='PSKDHead',
         alpha_T=0.8,
-        loss=dict(type='CrossEntropyLoss', use_soft=True, loss_weight=1.0)))
+        loss=dict(type='CrossEntropyLoss', use_soft=True)))
 custom_hooks = [dict(type='PSKDHook')]

@@ -12,4 +12,4 @@ model = dict(
         checkpoint='https://download.openmmlab.com/mmclassification/v0/'
         'resnet/resnet101_8xb32_in1k_20210831-539c63f8.pth'),
     head=dict(
-        loss=dict(type='CrossEntropyLoss', use_soft=True, loss_weight=1.0)))
+        loss=dict(type='CrossEntropyLoss', use_soft=True)))

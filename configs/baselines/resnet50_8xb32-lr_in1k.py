@@ -14,4 +14,4 @@ model = dict(
         checkpoint='https://download.openmmlab.com/mmclassification/v0/'
         'resnet/resnet50_8xb32_in1k_20210831-ea4938fc.pth'),
     head=dict(
-        loss=dict(type='CrossEntropyLoss', use_soft=True, loss_weight=1.0)))
+        loss=dict(type='CrossEntropyLoss', use_soft=True)))

@@ -20,4 +20,4 @@ model = dict(
         checkpoint='work_dirs/smallconvnet_1xb128-hl_fashion-mnist/'
         'epoch_12.pth'),
     head=dict(
-        loss=dict(type='CrossEntropyLoss', use_soft=True, loss_weight=1.0)))
+        loss=dict(type='CrossEntropyLoss', use_soft=True)))

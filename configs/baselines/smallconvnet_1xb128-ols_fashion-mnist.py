@@ -35,7 +35,7 @@ model = dict(
         temperature=1.0,
         smoothing=None,
         hard_label_weight=0.5,
-        loss=dict(type='CrossEntropyLoss', use_soft=True, loss_weight=1.0)))
+        loss=dict(type='CrossEntropyLoss', use_soft=True)))
 custom_hooks = [
     dict(
         type='SoftLabelHook',

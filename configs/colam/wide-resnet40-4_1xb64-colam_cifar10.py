@@ -7,12 +7,11 @@ model = dict(
         type='COLAMHead',
         temperature=2.0,
         smoothing=None,  # the paper's target y @ S (Eq. 4)
-        loss=dict(type='CrossEntropyLoss', use_soft=True, loss_weight=1.0)))
+        loss=dict(type='CrossEntropyLoss', use_soft=True)))
 custom_hooks = [
     dict(
         type='SoftLabelHook',
         interval=5,
-        num_peers=100,
         keep_true_class_top=False,
         label_temperature=None)
 ]

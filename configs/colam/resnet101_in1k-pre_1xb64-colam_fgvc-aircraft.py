@@ -1,14 +1,14 @@
-# COLAM, ResNet-101 from ImageNet-1k weights on Flowers-102: the paper's exact
-# form (target y @ S, no guard); settings and their sources:
+# COLAM, ResNet-101 from ImageNet-1k weights on FGVC-Aircraft: the paper's
+# exact form (target y @ S, no guard); settings and their sources:
 # configs/colam/README.md, Settings.
-_base_ = ['../baselines/resnet101-in1k-pre_1xb64-hl_flowers102.py']
+_base_ = ['../baselines/resnet101_in1k-pre_1xb64-hl_fgvc-aircraft.py']
 
 model = dict(
     head=dict(
         type='COLAMHead',
         temperature=2.0,
         smoothing=None,  # the paper's target y @ S (Eq. 4)
-        loss=dict(type='CrossEntropyLoss', use_soft=True, loss_weight=1.0)))
+        loss=dict(type='CrossEntropyLoss', use_soft=True)))
 custom_hooks = [
     dict(
         type='SoftLabelHook',

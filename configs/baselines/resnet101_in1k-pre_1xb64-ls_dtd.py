@@ -2,7 +2,7 @@
 # from ImageNet-1k weights, fine-tuned on DTD (paper Table 4): cross-entropy
 # against (1 - eps) * one-hot + eps / C, with eps = 0.1 (the paper gives no
 # eps; 0.1 is Szegedy et al.'s value). Otherwise the hard-label run.
-_base_ = ['./resnet101-in1k-pre_1xb64-hl_dtd.py']
+_base_ = ['./resnet101_in1k-pre_1xb64-hl_dtd.py']
 
 model = dict(
     head=dict(

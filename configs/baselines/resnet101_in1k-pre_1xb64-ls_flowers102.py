@@ -1,9 +1,9 @@
 # Label smoothing (LS, Szegedy et al. 2016) for transfer learning: ResNet-101
-# from ImageNet-1k weights, fine-tuned on CUB-200-2011 (paper Table 4):
+# from ImageNet-1k weights, fine-tuned on Flowers-102 (paper Table 4):
 # cross-entropy against (1 - eps) * one-hot + eps / C, with eps = 0.1 (the
 # paper gives no eps; 0.1 is Szegedy et al.'s value). Otherwise the hard-label
 # run.
-_base_ = ['./resnet101-in1k-pre_1xb64-hl_cub.py']
+_base_ = ['./resnet101_in1k-pre_1xb64-hl_flowers102.py']
 
 model = dict(
     head=dict(
