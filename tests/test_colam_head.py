@@ -25,8 +25,7 @@ def make_head(temperature=2.0, hard_label_weight=0.0, smoothing=None):
     """A head in the paper's form (``smoothing=None``) unless given eps."""
     head = COLAMHead(3, 4, temperature=temperature, smoothing=smoothing,
                      hard_label_weight=hard_label_weight)
-    head.soft_labels.copy_(torch.tensor(S, dtype=torch.float32))
-    head.managed_by_hook = True
+    head.set_soft_labels(torch.tensor(S, dtype=torch.float32))
     return head
 
 
@@ -58,7 +57,7 @@ def test_soft_label_loss_matches_numpy(temperature):
 def test_identity_table_is_plain_cross_entropy_at_t1():
     labels = np.array([0, 1, 2, 1])
     head = COLAMHead(3, 4, temperature=1.0, smoothing=None)
-    head.managed_by_hook = True
+    head.set_soft_labels(torch.eye(3))
     expected = torch.nn.functional.cross_entropy(
         torch.tensor(LOGITS, dtype=torch.float32), torch.tensor(labels))
     assert loss_of(head, samples(labels)) == pytest.approx(
@@ -130,6 +129,22 @@ def test_soft_label_file_of_wrong_shape_is_rejected(tmp_path):
         COLAMHead(3, 4, soft_label_file=path)
 
 
+def test_set_soft_labels_trains_against_the_table_and_checks_it():
+    head = COLAMHead(3, 4, temperature=1.0, smoothing=None)
+    head.set_soft_labels(torch.tensor(S))
+    np.testing.assert_allclose(head.soft_labels.numpy(), S, rtol=1e-6)
+    labels = np.array([2, 0, 1, 1])
+    assert loss_of(head, samples(labels)) == pytest.approx(
+        reference_loss(S[labels], 1.0), rel=1e-5)
+    with pytest.raises(ValueError, match=r'shape \(2, 2\).*num_classes=3'):
+        head.set_soft_labels(torch.eye(2))
+    negative = torch.tensor(S)
+    negative[0] = torch.tensor([1.2, -0.1, -0.1])
+    with pytest.raises(ValueError, match='finite and >= 0'):
+        head.set_soft_labels(negative)
+    np.testing.assert_allclose(head.soft_labels.numpy(), S, rtol=1e-6)
+
+
 @pytest.mark.parametrize('kwargs, pattern', [
     (dict(temperature=0), r'temperature=0 must be a finite number in '
      r'\[0.01, '),
@@ -188,7 +203,7 @@ def test_bounded_form_before_any_update_is_label_smoothing():
     from mmpretrain.models.losses import LabelSmoothLoss
     eps = 0.1
     head = COLAMHead(3, 4, temperature=1.0, smoothing=eps)
-    head.managed_by_hook = True
+    head.set_soft_labels(torch.eye(3))
     labels = np.array([0, 1, 2, 1])
     ls = LabelSmoothLoss(label_smooth_val=eps * 3 / 2, mode='original')
     expected = ls(torch.tensor(LOGITS, dtype=torch.float32),

@@ -798,7 +798,7 @@ def test_small_config_trains_one_step(name, fake_roots, tmp_path):
         # hook checks its arguments.
         hook = build(HOOKS, hooks[0])
         head = model.head
-        head.managed_by_hook = True
+        head.set_soft_labels(torch.eye(head.num_classes))
         test_pipeline = pipeline(cfg.test_dataloader.dataset.pipeline)
         logits, labels = peer_logits(model, dataset, range(4), test_pipeline)
         stats = PeerStatistics(head.num_classes, hook.statistic,
@@ -910,7 +910,7 @@ def test_large_config_forward(name, fake_jpegs, tmp_path):
     model = build_model(cfg, tmp_path)
     check_parameter_count(name, model)
     if soft_label_hooks(cfg):
-        model.head.managed_by_hook = True  # SoftLabelHook.before_run
+        model.head.set_soft_labels(torch.eye(model.head.num_classes))
     # A method whose state lives in a hook this file does not know is only
     # run up to its logits (its loss needs the hook).
     with_loss = not other_hooks(cfg)

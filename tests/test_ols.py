@@ -44,9 +44,8 @@ def test_config_is_ols():
 def test_loss_is_half_hard_plus_half_soft_cross_entropy():
     head_cfg, _ = ols_settings()
     head = MODELS.build(dict(head_cfg, num_classes=3, in_channels=2))
-    head.managed_by_hook = True
     table = np.array([[0.8, 0.15, 0.05], [0.1, 0.7, 0.2], [0.3, 0.3, 0.4]])
-    head.soft_labels.copy_(torch.tensor(table, dtype=torch.float32))
+    head.set_soft_labels(torch.tensor(table, dtype=torch.float32))
     logits = np.array([[2.0, 0.0, -1.0], [0.5, 1.5, 0.2], [-0.3, 0.1, 0.9]])
     labels = np.array([0, 2, 2])
     loss = head._get_loss(

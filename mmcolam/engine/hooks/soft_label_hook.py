@@ -106,7 +106,7 @@ class SoftLabelHook(Hook):
     def before_run(self, runner) -> None:
         head = getattr(classifier(runner), 'head', None)
         check_colam_head(head)
-        head.managed_by_hook = True
+        head.soft_labels_managed = True
         self.head = head
         self.window = OnlineWindow(
             head,

@@ -14,7 +14,6 @@ wrote to ``work_dir/soft_labels/`` can be trained against, fixed, as
 """
 from typing import List, Optional
 
-import numpy as np
 import torch
 from mmpretrain.models.heads import LinearClsHead
 from mmpretrain.registry import MODELS
@@ -81,13 +80,36 @@ class COLAMHead(LinearClsHead):
         self.smoothing = smoothing
         self.register_buffer('soft_labels', torch.eye(num_classes))
         self.soft_label_file = soft_label_file
+        # Whether something sets ``soft_labels``: a SoftLabelHook,
+        # soft_label_file or set_soft_labels(); training needs one.
+        self.soft_labels_managed = False
         if soft_label_file is not None:
-            self.soft_labels.copy_(
-                load_soft_label_file(soft_label_file, num_classes))
-        # Set by SoftLabelHook: whether it refreshes ``soft_labels``, and,
-        # in its online mode, where training logits are accumulated.
-        self.managed_by_hook = False
+            self.set_soft_labels(
+                torch.from_numpy(load_table(soft_label_file)),
+                f'soft_label_file={soft_label_file!r}')
+        # Where SoftLabelHook's online mode sums the training logits.
         self.peer_statistics: Optional[PeerStatistics] = None
+
+    def set_soft_labels(self, table: torch.Tensor,
+                        source: str = 'table') -> None:
+        """Train against ``table``, a ``(C, C)`` tensor whose row c is class
+        c's soft label, without a SoftLabelHook (e.g. a schedule of one's
+        own). ``source`` names the table in errors."""
+        shape = (self.num_classes, self.num_classes)
+        if tuple(table.shape) != shape:
+            raise ValueError(
+                f'{source} holds a table of shape {tuple(table.shape)}, but '
+                f'the head has num_classes={self.num_classes}: expected '
+                f'shape {shape}')
+        table = table.double()
+        if not torch.isfinite(table).all() or (table < 0).any() or not \
+                torch.allclose(table.sum(1), torch.ones_like(table[:, 0]),
+                               atol=1e-4):
+            raise ValueError(
+                f'{source} is not a table of soft labels: every entry must '
+                'be finite and >= 0 and every row must sum to 1')
+        self.soft_labels.copy_(table)
+        self.soft_labels_managed = True
 
     def soft_targets(self, labels: torch.Tensor) -> torch.Tensor:
         """Targets for hard labels ``(N,)`` or label scores ``(N, C)``
@@ -97,7 +119,7 @@ class COLAMHead(LinearClsHead):
 
     def _get_loss(self, cls_score: torch.Tensor,
                   data_samples: List[DataSample], **kwargs) -> dict:
-        if not (self.managed_by_hook or self.soft_label_file):
+        if not self.soft_labels_managed:
             raise RuntimeError(
                 'COLAMHead is training without a SoftLabelHook, so its soft '
                 'labels would stay hard labels: add custom_hooks=[dict(type='
@@ -117,18 +139,3 @@ class COLAMHead(LinearClsHead):
             losses.update(accuracy_items(cls_score, labels, self.topk))
         return losses
 
-
-def load_soft_label_file(path: str, num_classes: int) -> torch.Tensor:
-    """Load and check a ``(C, C)`` soft-label table saved with numpy."""
-    table = load_table(path)
-    if table.shape != (num_classes, num_classes):
-        raise ValueError(
-            f'soft_label_file={path!r} holds a table of shape {table.shape}, '
-            f'but the head has num_classes={num_classes}: expected shape '
-            f'({num_classes}, {num_classes})')
-    if not np.isfinite(table).all() or (table < 0).any() or not np.allclose(
-            table.sum(axis=1), 1, atol=1e-4):
-        raise ValueError(
-            f'soft_label_file={path!r} is not a table of soft labels: every '
-            'entry must be finite and >= 0 and every row must sum to 1')
-    return torch.from_numpy(table.astype(np.float32))
