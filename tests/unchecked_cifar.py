@@ -10,7 +10,7 @@ Use them by dotted path, which MMEngine's registry imports on demand, with
 ``tests/`` on ``PYTHONPATH``, e.g. ``--cfg-options
 train_dataloader.dataset.type=unchecked_cifar.UncheckedCIFAR10``; importing
 this module also registers them as ``UncheckedCIFAR10``/``UncheckedCIFAR100``
-(tests/test_configs.py does both).
+(tests/test_config_training.py does both).
 """
 from mmpretrain.datasets import CIFAR10, CIFAR100
 from mmpretrain.registry import DATASETS
