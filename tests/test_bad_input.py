@@ -116,9 +116,7 @@ def test_resume_from_checkpoint_of_other_classes_fails(tmp_path):
     cfg['resume'] = True
     with pytest.raises(
             ValueError,
-            match=r"cannot resume: the checkpoint's head.soft_labels has "
-            r'shape \(12, 12\), but model.head.num_classes=10 needs '
-            r'\(10, 10\).*load_from'):
+            match=r'cannot resume.*\(12, 12\).*num_classes=10.*load_from'):
         train(cfg)
 
 

@@ -193,6 +193,5 @@ def test_truncated_checkpoint_is_named_on_resume(trained, tmp_path):
     cfg = dict(cfg, work_dir=str(tmp_path / 'resumed'), resume=True,
                load_from=str(truncated),
                experiment_name='checkpoint_loading_truncated')
-    with pytest.raises(RuntimeError, match='epoch_1.pth: cannot read this '
-                       'checkpoint, it is truncated'):
+    with pytest.raises(RuntimeError, match='epoch_1.pth.*truncated'):
         Runner.from_cfg(Config(cfg)).train()
