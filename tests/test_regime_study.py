@@ -53,6 +53,28 @@ def test_differences_pair_the_seeds_both_ran():
     assert rows['hl']['test_delta'] == 0.0
 
 
+def test_paired_differences_against_hand_computation():
+    results = [
+        result('n', 10, 'hl', 0, 100, 0, 80.0),
+        result('n', 10, 'hl', 1, 100, 0, 82.0),
+        result('n', 10, 'hl', 2, 100, 0, 84.0),
+        result('n', 10, 'colam', 0, 100, 0, 81.0),
+        result('n', 10, 'colam', 1, 100, 0, 81.5),
+        result('n', 10, 'colam', 2, 100, 0, 86.0),
+        result('n', 10, 'colam', 3, 100, 0, 99.0),  # no hl seed 3: unpaired
+        result('n', 20, 'hl', 0, 100, 0, 70.0),
+    ]
+    (row, ) = R.paired_differences(results, 'colam', 'hl')
+    # Differences +1.0, -0.5, +2.0: mean 0.8333, std (ddof 1) 1.2583.
+    assert row['seeds'] == 3 and row['wins'] == 2
+    assert row['mean'] == pytest.approx(2.5 / 3)
+    assert row['sem'] == pytest.approx(1.2583057 / np.sqrt(3))
+    assert row['worst_vs_mean'] == pytest.approx(81.0 - 82.0)
+    table = R.paired_table(results, pairs=(('colam', 'hl'), ('ls', 'hl')))
+    assert '| n | 10 | 3 | +0.83 ± 0.73, 2 of 3 | -1.00 |' in table
+    assert R.paired_table(results, pairs=(('ls', 'hl'), )) == ''
+
+
 def test_cells_put_seeds_outermost():
     cells = R.cells(['a'], [1, 2], ['hl', 'ls'], [0, 1])
     assert len(cells) == 8

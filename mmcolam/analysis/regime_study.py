@@ -93,6 +93,69 @@ def markdown_table(rows: Sequence[Dict], reference: str = 'hl') -> str:
     return '\n'.join(lines)
 
 
+def paired_differences(results: Sequence[Dict], method: str,
+                       reference: str) -> List[Dict]:
+    """Per (network, size): the test accuracy of ``method`` minus that of
+    ``reference`` on the seeds both ran: their number, mean, standard error
+    of the mean (std with ddof=1 over sqrt(n); NaN for one seed), how many
+    ``method`` won, and ``method``'s worst test accuracy minus
+    ``reference``'s mean on those seeds."""
+    runs = {}
+    for r in results:
+        runs.setdefault((r['network'], r['size']), {}).setdefault(
+            r['method'], {})[r['seed']] = r['accuracy']
+    rows = []
+    for (network, size), by_method in runs.items():
+        ours, theirs = by_method.get(method, {}), by_method.get(reference, {})
+        seeds = sorted(set(ours) & set(theirs))
+        if not seeds:
+            continue
+        deltas = np.array([ours[s] - theirs[s] for s in seeds])
+        rows.append(
+            dict(network=network, size=size, method=method,
+                 reference=reference, seeds=len(seeds), mean=deltas.mean(),
+                 sem=deltas.std(ddof=1) / np.sqrt(len(seeds))
+                 if len(seeds) > 1 else np.nan,
+                 wins=int((deltas > 0).sum()),
+                 worst_vs_mean=min(ours[s] for s in seeds) -
+                 np.mean([theirs[s] for s in seeds])))
+    return rows
+
+
+def paired_table(results: Sequence[Dict],
+                 pairs: Sequence[tuple] = (('colam', 'hl'), ('colam', 'ls'),
+                                           ('ls', 'hl'))) -> str:
+    """A markdown table of :func:`paired_differences` for each (method,
+    reference) in ``pairs`` that the results hold, one row per cell."""
+    columns = {}
+    for method, reference in pairs:
+        for row in paired_differences(results, method, reference):
+            columns.setdefault((row['network'], row['size']),
+                               {})[(method, reference)] = row
+    shown = [p for p in pairs
+             if any(p in cell for cell in columns.values())]
+    if not shown:
+        return ''
+    header = ' | '.join(f'{m} − {r} (pp), wins' for m, r in shown)
+    lines = [
+        f'| network | train images | seeds | {header} | worst {shown[0][0]} '
+        f'− mean {shown[0][1]} (pp) |',
+        '|---|---|---|' + '---|' * (len(shown) + 1)
+    ]
+    for (network, size), cell in columns.items():
+        seeds = max(row['seeds'] for row in cell.values())
+        values = [
+            f"{cell[p]['mean']:+.2f} ± {cell[p]['sem']:.2f}, "
+            f"{cell[p]['wins']} of {cell[p]['seeds']}" if p in cell else '–'
+            for p in shown
+        ]
+        worst = cell[shown[0]]['worst_vs_mean'] if shown[0] in cell else \
+            np.nan
+        lines.append(f"| {network} | {size} | {seeds} | "
+                     f"{' | '.join(values)} | {worst:+.2f} |")
+    return '\n'.join(lines)
+
+
 FLOOR = -5.0  # pp: the lowest difference a regime-study panel shows
 
 

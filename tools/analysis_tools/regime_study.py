@@ -107,6 +107,12 @@ def main(argv=None):
     rows.sort(key=lambda r: (args.networks.index(r['network']), r['size'],
                              args.methods.index(r['method'])))
     table = R.markdown_table(rows)
+    paired = R.paired_table(
+        sorted((r for r in results if R.cell_key(r) in wanted),
+               key=lambda r: (args.networks.index(r['network']), r['size'])))
+    if paired:
+        table += ('\n\nTest accuracy paired by seed: mean difference ± '
+                  'its standard error, and the seeds won:\n\n' + paired)
     with open(osp.join(args.work_dir, 'regime_study.md'), 'w') as f:
         f.write(table + '\n')
     R.plot(rows, osp.join(args.work_dir, 'regime_study.png'))
