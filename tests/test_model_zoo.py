@@ -21,6 +21,9 @@ with open(osp.join(ROOT, 'configs', 'colam', 'metafile.yml')) as f:
 
 def test_the_zoo_has_the_benchmark_methods():
     assert sorted(m['Name'] for m in ZOO) == [
+        'preact-resnet18-w8_1xb64-colam_fashion-mnist',
+        'preact-resnet18-w8_1xb64-hl_fashion-mnist',
+        'preact-resnet18-w8_1xb64-ls_fashion-mnist',
         'smallconvnet_1xb128-colam_fashion-mnist',
         'smallconvnet_1xb128-hl_fashion-mnist',
         'smallconvnet_1xb128-ls_fashion-mnist',
