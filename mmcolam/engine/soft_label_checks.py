@@ -1,17 +1,7 @@
 """What SoftLabelHook checks before it trusts a model, a schedule or a
 checkpoint."""
-from mmengine.model import BaseTTAModel, is_model_wrapper
-
 from mmcolam.argument_checks import check_int
 from mmcolam.models.heads.colam_head import COLAMHead
-
-
-def classifier(runner):
-    """The runner's model without its wrappers (DDP, and the TTA model that
-    testing with ``--tta`` puts around the classifier)."""
-    model = runner.model
-    model = model.module if is_model_wrapper(model) else model
-    return model.module if isinstance(model, BaseTTAModel) else model
 
 
 def check_colam_head(head) -> None:

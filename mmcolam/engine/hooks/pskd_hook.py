@@ -1,10 +1,10 @@
 """PSKDHook: drives a PSKDHead (PS-KD, Kim et al., ICCV 2021)."""
 from mmengine.dataset import ConcatDataset
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
 from mmpretrain.registry import HOOKS
 
+from mmcolam.engine.model_unwrap import classifier
 from mmcolam.models.heads.pskd_head import PSKDHead
 
 CHECKPOINT_KEY = 'pskd_predictions'
@@ -40,14 +40,8 @@ class PSKDHook(Hook):
     def __init__(self):
         self._restored = None
 
-    @staticmethod
-    def _head(runner):
-        model = runner.model
-        model = model.module if is_model_wrapper(model) else model
-        return getattr(model, 'head', None)
-
     def before_run(self, runner) -> None:
-        head = self._head(runner)
+        head = getattr(classifier(runner), 'head', None)
         if not isinstance(head, PSKDHead):
             raise TypeError(
                 'PSKDHook drives a PSKDHead, but the model head is '

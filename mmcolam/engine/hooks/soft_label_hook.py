@@ -10,12 +10,13 @@ from mmpretrain.registry import HOOKS
 
 from mmcolam.argument_checks import (check_bool, check_choice, check_int,
                                      check_number, check_temperature)
+from mmcolam.engine.model_unwrap import classifier
 from mmcolam.engine.online_window import OnlineWindow, checkpoint_due
 from mmcolam.engine.peers import (peer_dataset, real_samples,
                                   resample_statistics, training_labels)
 from mmcolam.engine.soft_label_checks import (check_checkpoint_table,
                                               check_colam_head, check_interval,
-                                              check_online_window, classifier,
+                                              check_online_window,
                                               warn_iteration_checkpoints)
 from mmcolam.engine.soft_label_log import UpdateReporter
 from mmcolam.soft_labels import (STATISTICS, PeerStatistics,
