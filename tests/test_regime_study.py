@@ -1,12 +1,18 @@
-"""tools/analysis_tools/regime_study.py: the summary arithmetic, and a tiny
-study on fake Fashion-MNIST that is resumed from its results file."""
+"""tools/analysis_tools/regime_study.py: the summary arithmetic, a tiny
+study on fake Fashion-MNIST that is resumed from its results file, and a
+stopped study that stops its trainings."""
 import json
+import os
 import os.path as osp
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
 from fake_data import write_fashion_mnist
-from tool_runs import load_tool
+from tool_runs import TOOLS, load_tool
 
 from mmcolam.analysis import regime_study as R
 
@@ -101,3 +107,55 @@ def test_tiny_study_end_to_end_and_resume(tmp_path, capsys):
     again = tool.main(argv)
     assert '2 runs found' in capsys.readouterr().out
     assert [r['test'] for r in again] == [r['test'] for r in rows]
+
+
+def children_of(pid):
+    """Process ids whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for entry in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            with open(f'/proc/{entry}/stat') as f:
+                stat = f.read()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # ended meanwhile
+        if int(stat.rsplit(')', 1)[1].split()[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+def alive(pid):
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not osp.isdir('/proc'), reason='reads /proc')
+def test_sigterm_stops_the_trainings(tmp_path):
+    data_root = write_fashion_mnist(str(tmp_path / 'fm'), num_train=300)
+    study = subprocess.Popen([
+        sys.executable, osp.join(TOOLS, 'analysis_tools', 'regime_study.py'),
+        '--networks', 'smallconvnet', '--sizes', '100', '--methods', 'hl',
+        '--seeds', '0', '--val-size', '50', '--jobs', '1', '--work-dir',
+        str(tmp_path / 'study'), '--cfg-options', 'train_cfg.max_epochs=1000',
+        'train_dataloader.batch_size=50',
+        f'train_dataloader.dataset.data_root={data_root}',
+        f'test_dataloader.dataset.data_root={data_root}'
+    ], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert 'to go' in study.stdout.readline()
+    deadline = time.monotonic() + 60
+    while not children_of(study.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    workers = children_of(study.pid)
+    assert workers, 'the study started no worker'
+    try:
+        study.send_signal(signal.SIGTERM)
+        assert study.wait(timeout=60) == 128 + signal.SIGTERM
+        deadline = time.monotonic() + 30
+        while any(map(alive, workers)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(map(alive, workers))
+    finally:  # a failed test leaves nothing training
+        for pid in filter(alive, workers):
+            os.kill(pid, signal.SIGKILL)

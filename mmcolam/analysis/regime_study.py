@@ -4,7 +4,7 @@ training-set sizes x seeds on Fashion-MNIST, each run by
 training, validation and test accuracy."""
 import itertools
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -22,10 +22,12 @@ def cells(networks: Sequence[str], sizes: Sequence[int],
     ]
 
 
-def run_cell(cell: Dict, config: str, work_dir: str,
+def run_cell(job: Tuple[Dict, str], work_dir: str,
              cfg_options: Optional[Dict] = None, val_size: int = 1000) -> Dict:
-    """Train and evaluate one cell with one thread (in a worker process:
-    several run side by side); return the cell with its results."""
+    """Train and evaluate one cell with its config, ``job = (cell,
+    config)``, with one thread (in a worker process: several run side by
+    side); return the cell with its results."""
+    cell, config = job
     import torch
     torch.set_num_threads(1)
     name = f"{cell['network']}_{cell['size']}"

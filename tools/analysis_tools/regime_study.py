@@ -11,7 +11,8 @@ Every run holds out the same class-balanced ``--val-size`` images (split seed
 0) and trains on the first S of the others. ``--jobs`` runs that many
 trainings at once, one thread each. Results are appended to
 ``results.json`` as runs end, and a study started again skips the runs it
-finds there (``--report-only`` summarises them without training). Writes
+finds there (``--report-only`` summarises them without training). Stopping
+the study (Ctrl-C or SIGTERM) stops its trainings too. Writes
 ``regime_study.md`` and ``regime_study.png``.
 """
 import mmcolam  # noqa: F401  (first: filters upstream warnings)
@@ -23,8 +24,10 @@ import json
 import multiprocessing
 import os
 import os.path as osp
+import signal
+import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from functools import partial
 
 from mmengine.config import DictAction
 
@@ -81,15 +84,12 @@ def main(argv=None):
     print(f'{len(done)} runs found in {results_path}, {len(todo)} to go, '
           f'{args.jobs} at a time', flush=True)
     start = time.perf_counter()
-    context = multiprocessing.get_context('spawn')
-    with ProcessPoolExecutor(args.jobs, mp_context=context) as pool:
-        futures = {
-            pool.submit(R.run_cell, c, configs[(c['network'], c['method'])],
-                        args.work_dir, args.cfg_options, args.val_size): c
-            for c in todo
-        }
-        for count, future in enumerate(as_completed(futures), 1):
-            result = future.result()
+    # Leaving the pool, also on Ctrl-C or SIGTERM, terminates its workers.
+    with multiprocessing.get_context('spawn').Pool(args.jobs) as pool:
+        train = partial(R.run_cell, work_dir=args.work_dir,
+                        cfg_options=args.cfg_options, val_size=args.val_size)
+        jobs = [(c, configs[(c['network'], c['method'])]) for c in todo]
+        for count, result in enumerate(pool.imap_unordered(train, jobs), 1):
             results.append(result)
             with open(results_path, 'w') as f:
                 json.dump(results, f, indent=1)
@@ -122,4 +122,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     main()
