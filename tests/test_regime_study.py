@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 from fake_data import write_fashion_mnist
-from tool_runs import TOOLS, load_tool
+from tool_runs import TOOLS, alive, children_of, load_tool
 
 from mmcolam.analysis import regime_study as R
 
@@ -107,28 +107,6 @@ def test_tiny_study_end_to_end_and_resume(tmp_path, capsys):
     again = tool.main(argv)
     assert '2 runs found' in capsys.readouterr().out
     assert [r['test'] for r in again] == [r['test'] for r in rows]
-
-
-def children_of(pid):
-    """Process ids whose parent is ``pid`` (Linux /proc)."""
-    found = []
-    for entry in filter(str.isdigit, os.listdir('/proc')):
-        try:
-            with open(f'/proc/{entry}/stat') as f:
-                stat = f.read()
-        except (FileNotFoundError, ProcessLookupError):
-            continue  # ended meanwhile
-        if int(stat.rsplit(')', 1)[1].split()[1]) == pid:
-            found.append(int(entry))
-    return found
-
-
-def alive(pid):
-    try:
-        with open(f'/proc/{pid}/stat') as f:
-            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
-    except FileNotFoundError:
-        return False
 
 
 @pytest.mark.skipif(not osp.isdir('/proc'), reason='reads /proc')

@@ -73,13 +73,54 @@ def start_tool(args, log_path, **env):
                                 start_new_session=True)
 
 
+def children_of(pid):
+    """Process ids whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for entry in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            with open(f'/proc/{entry}/stat') as f:
+                stat = f.read()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # ended meanwhile
+        if int(stat.rsplit(')', 1)[1].split()[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+def descendants_of(pid):
+    """``pid``'s children, their children and so on (Linux /proc)."""
+    found, todo = [], [pid]
+    while todo:
+        children = children_of(todo.pop())
+        found += children
+        todo += children
+    return found
+
+
+def alive(pid):
+    """Whether ``pid`` runs (a zombie does not)."""
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except FileNotFoundError:
+        return False
+
+
 def stop(process):
-    """Kill ``process`` and the processes it started (its session)."""
+    """Kill ``process`` and every process it started, as a crash would:
+    its session, and the descendants in sessions of their own (torchrun
+    starts each worker in a new session)."""
     if process.poll() is None:
+        descendants = descendants_of(process.pid)
         try:
             os.killpg(process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        for pid in descendants:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         process.wait()
 
 
