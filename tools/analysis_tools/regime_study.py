@@ -103,12 +103,13 @@ def main(argv=None):
                   'left)', flush=True)
     wanted = {R.cell_key(c) for c in R.cells(args.networks, args.sizes,
                                              args.methods, args.seeds)}
-    rows = R.summarise([r for r in results if R.cell_key(r) in wanted])
+    chosen = [r for r in results if R.cell_key(r) in wanted]
+    rows = R.summarise(chosen)
     rows.sort(key=lambda r: (args.networks.index(r['network']), r['size'],
                              args.methods.index(r['method'])))
     table = R.markdown_table(rows)
     paired = R.paired_table(
-        sorted((r for r in results if R.cell_key(r) in wanted),
+        sorted(chosen,
                key=lambda r: (args.networks.index(r['network']), r['size'])))
     if paired:
         table += ('\n\nTest accuracy paired by seed: mean difference ± '
