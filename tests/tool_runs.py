@@ -73,25 +73,31 @@ def start_tool(args, log_path, **env):
                                 start_new_session=True)
 
 
-def children_of(pid):
-    """Process ids whose parent is ``pid`` (Linux /proc)."""
-    found = []
+def parents():
+    """``{pid: parent pid}`` of every process now (Linux /proc)."""
+    found = {}
     for entry in filter(str.isdigit, os.listdir('/proc')):
         try:
             with open(f'/proc/{entry}/stat') as f:
                 stat = f.read()
         except (FileNotFoundError, ProcessLookupError):
             continue  # ended meanwhile
-        if int(stat.rsplit(')', 1)[1].split()[1]) == pid:
-            found.append(int(entry))
+        found[int(entry)] = int(stat.rsplit(')', 1)[1].split()[1])
     return found
 
 
+def children_of(pid):
+    """Process ids whose parent is ``pid``."""
+    return [child for child, parent in parents().items() if parent == pid]
+
+
 def descendants_of(pid):
-    """``pid``'s children, their children and so on (Linux /proc)."""
+    """``pid``'s children, their children and so on (one /proc scan)."""
+    parent_of = parents()
     found, todo = [], [pid]
     while todo:
-        children = children_of(todo.pop())
+        top = todo.pop()
+        children = [c for c, p in parent_of.items() if p == top]
         found += children
         todo += children
     return found
