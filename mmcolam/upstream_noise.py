@@ -5,19 +5,27 @@ mmcolam's own lines (never filtered).
   in a script catches those raised while MMEngine and MMCV are imported):
   mmcv-lite's missing compiled ops, which classification does not use;
   MMEngine 0.10.7's use of ``pkg_resources`` (hence ``setuptools<81``);
-  MMPretrain's MNIST reader handing torch a read-only buffer.
+  MMPretrain's MNIST reader handing torch a read-only buffer; in distributed
+  runs, MMEngine setting ``MKL_NUM_THREADS`` (torchrun sets
+  ``OMP_NUM_THREADS``, and says so) and torch deprecating the
+  ``broadcast_buffers=False`` MMEngine's DDP wrapper passes.
 - MMEngine's log lines about its own deprecated ``FileClient``, which its
   ``CheckpointHook`` uses: :func:`quiet_upstream_logs` on a runner's logger.
 """
 import logging
 import warnings
 
-# (message regex, module regex) of each upstream warning.
+# (message regex, module regex, category) of each upstream warning.
 UPSTREAM_WARNINGS = (
     (r'Fail to import ``MultiScaleDeformableAttention``',
-     r'mmcv\.cnn\.bricks\.transformer'),
-    (r'pkg_resources is deprecated as an API', r''),
-    (r'The given NumPy array is not writable', r'mmpretrain\.datasets\.mnist'),
+     r'mmcv\.cnn\.bricks\.transformer', UserWarning),
+    (r'pkg_resources is deprecated as an API', r'', UserWarning),
+    (r'The given NumPy array is not writable', r'mmpretrain\.datasets\.mnist',
+     UserWarning),
+    (r'Setting MKL_NUM_THREADS environment variable',
+     r'mmengine\.utils\.dl_utils\.setup_env', UserWarning),
+    (r'`broadcast_buffers` is deprecated',
+     r'mmengine\.model\.wrappers\.distributed', FutureWarning),
 )
 UPSTREAM_LOG_LINES = (
     '"FileClient" will be deprecated in future',
@@ -27,9 +35,9 @@ UPSTREAM_LOG_LINES = (
 
 def ignore_upstream_warnings() -> None:
     """Ignore the warnings of :data:`UPSTREAM_WARNINGS`, and no other."""
-    for message, module in UPSTREAM_WARNINGS:
+    for message, module, category in UPSTREAM_WARNINGS:
         warnings.filterwarnings('ignore', message=message,
-                                category=UserWarning, module=module)
+                                category=category, module=module)
 
 
 class UpstreamLogFilter(logging.Filter):

@@ -20,7 +20,11 @@ GPUS=$3
 shift 3
 TOOLS=$(dirname "$0")
 
-PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}" \
+export PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}"
+# A run that cannot start here (e.g. backend nccl without CUDA) stops now,
+# with its reason in one line, rather than once in every process.
+"${PYTHON:-python}" "$TOOLS/test.py" "$CONFIG" "$CHECKPOINT" \
+    --launcher pytorch "$@" --check-launch
 exec "${PYTHON:-python}" -m torch.distributed.run \
     --nnodes="${NNODES:-1}" \
     --node_rank="${NODE_RANK:-0}" \

@@ -5,7 +5,7 @@ Usage: python tools/test.py CONFIG CHECKPOINT [--work-dir DIR]
        [--out FILE [--out-item {metrics,pred}]] [--amp] [--tta]
        [--show] [--show-dir DIR] [--interval N] [--wait-time S]
        [--no-pin-memory] [--cfg-options K=V ...]
-       [--launcher {none,pytorch,slurm,mpi}]
+       [--launcher {none,pytorch,slurm,mpi}] [--check-launch]
 
 Several processes: tools/dist_test.sh (torchrun) or tools/slurm_test.sh.
 """
@@ -22,9 +22,8 @@ from mmengine.evaluator import DumpResults
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmcolam.engine.launch import (parse_with_launcher,
-                                   set_launcher_and_work_dir,
-                                   setup_cpu_distributed)
+from mmcolam.engine.launch import (launch_or_exit, parse_with_launcher,
+                                   set_launcher_and_work_dir)
 from mmcolam.upstream_noise import quiet_upstream_logs
 
 
@@ -119,7 +118,9 @@ def merge_args(cfg, args):
 def main(argv=None):
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
-    setup_cpu_distributed(cfg)
+    launch_or_exit(cfg, args)
+    if args.check_launch:
+        return None
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)
     quiet_upstream_logs(runner.logger)

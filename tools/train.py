@@ -3,7 +3,7 @@
 Usage: python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]]
        [--amp] [--no-validate] [--auto-scale-lr] [--no-pin-memory]
        [--no-persistent-workers] [--cfg-options K=V ...]
-       [--launcher {none,pytorch,slurm,mpi}]
+       [--launcher {none,pytorch,slurm,mpi}] [--check-launch]
 
 Several processes: tools/dist_train.sh (torchrun) or tools/slurm_train.sh.
 On a machine without CUDA, ``--launcher pytorch`` runs on CPU with the gloo
@@ -18,9 +18,8 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmcolam.engine.launch import (parse_with_launcher,
-                                   set_launcher_and_work_dir,
-                                   setup_cpu_distributed)
+from mmcolam.engine.launch import (launch_or_exit, parse_with_launcher,
+                                   set_launcher_and_work_dir)
 from mmcolam.upstream_noise import quiet_upstream_logs
 
 
@@ -95,7 +94,9 @@ def merge_args(cfg, args):
 def main(argv=None):
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
-    setup_cpu_distributed(cfg)
+    launch_or_exit(cfg, args)
+    if args.check_launch:
+        return None
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)
     quiet_upstream_logs(runner.logger)

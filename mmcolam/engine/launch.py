@@ -4,6 +4,7 @@ distributed run."""
 import datetime
 import os
 import os.path as osp
+import sys
 
 import torch
 import torch.distributed as torch_dist
@@ -20,6 +21,12 @@ def parse_with_launcher(parser, argv=None):
         default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument(
+        '--check-launch',
+        action='store_true',
+        help='only check that the run can start on this machine (launcher, '
+        'env_cfg.dist_cfg), then exit; the dist_*.sh scripts do, once, '
+        'before they start the processes')
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -37,7 +44,11 @@ def set_launcher_and_work_dir(cfg, args):
                                 osp.splitext(osp.basename(args.config))[0])
 
 
-def setup_cpu_distributed(cfg):
+class LaunchError(ValueError):
+    """A run that cannot start on this machine, e.g. ``nccl`` without CUDA."""
+
+
+def setup_cpu_distributed(cfg, check_only=False):
     """Start the process group of a CPU-only distributed run.
 
     MMEngine's ``init_dist`` pins one CUDA device per process, which fails on
@@ -46,23 +57,26 @@ def setup_cpu_distributed(cfg):
     ``env_cfg.dist_cfg`` (the Runner then finds it started), and the model is
     wrapped in ``MMDistributedDataParallel`` without ``device_ids``, as DDP
     needs for a CPU module. Does nothing when CUDA is available or the run is
-    not distributed.
+    not distributed. ``check_only``: raise what would stop the start, start
+    nothing.
     """
     if cfg.launcher == 'none' or torch.cuda.is_available() or \
             torch_dist.is_initialized():
         return
     if cfg.launcher != 'pytorch':
-        raise ValueError(
+        raise LaunchError(
             f'--launcher {cfg.launcher} needs CUDA devices, and this machine '
             'has none: on CPU use --launcher pytorch (tools/dist_train.sh) '
             "with env_cfg.dist_cfg.backend='gloo'")
     dist_cfg = dict(cfg.get('env_cfg', {}).get('dist_cfg', {}))
     backend = dist_cfg.pop('backend', 'nccl')
     if backend != 'gloo':
-        raise ValueError(
+        raise LaunchError(
             f'env_cfg.dist_cfg.backend={backend!r} needs CUDA devices, and '
             "this machine has none: use backend='gloo' (e.g. --cfg-options "
             'env_cfg.dist_cfg.backend=gloo)')
+    if check_only:
+        return
     if dist_cfg.get('timeout') is not None:
         dist_cfg['timeout'] = datetime.timedelta(seconds=dist_cfg['timeout'])
     torch_dist.init_process_group(backend=backend, **dist_cfg)
@@ -76,3 +90,19 @@ def setup_cpu_distributed(cfg):
     elif wrapper.get('type', 'MMDistributedDataParallel') in (
             'MMDistributedDataParallel', 'DistributedDataParallel'):
         wrapper.setdefault('device_ids', None)
+
+
+def launch_or_exit(cfg, args):
+    """:func:`setup_cpu_distributed` (``args.check_launch``: the check alone).
+
+    A run that cannot start exits with status 2, its reason printed in one
+    line by global rank 0 alone, rather than a traceback from every process.
+    """
+    try:
+        setup_cpu_distributed(cfg, check_only=args.check_launch)
+    except LaunchError as error:
+        rank = os.environ.get('RANK', os.environ.get('SLURM_PROCID', '0'))
+        if rank == '0':
+            print(f'{osp.basename(sys.argv[0])}: error: {error}',
+                  file=sys.stderr)
+        sys.exit(2)
