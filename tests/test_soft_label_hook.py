@@ -321,3 +321,45 @@ def test_heatmaps_reach_tensorboard(tmp_path):
                               f'epoch_{epoch}.png'))
         assert decoded.shape == png.shape == (event.height, event.width, 3)
         np.testing.assert_array_equal(decoded, png)
+
+
+@pytest.mark.parametrize('checkpoint_interval', [1, 2])
+def test_update_that_cannot_save_history_stops_after_its_checkpoint(
+        tmp_path, checkpoint_interval):
+    """A file where work_dir/soft_labels/ should be (unwritable even for
+    root): the first update (epoch 1) stops the run, after epoch_1.pth is
+    saved with the updated S, whether the checkpoint schedule saves after
+    epoch 1 (interval 1) or not (interval 2); resuming loses nothing."""
+    def config():
+        cfg = colam_config(tmp_path, hook=dict(num_peers=4))
+        cfg['default_hooks']['checkpoint'] = dict(
+            type='CheckpointHook', interval=checkpoint_interval)
+        return cfg
+
+    os.makedirs(tmp_path / 'work_dir')
+    blocker = tmp_path / 'work_dir' / 'soft_labels'
+    blocker.write_text('not a folder')
+    check = RecomputeResamplePeers(num_peers=4)
+    runner = build(config(), [check])
+    checkpoint = osp.join(runner.work_dir, 'epoch_1.pth')
+    with pytest.raises(OSError, match=(
+            r'cannot save the soft labels after epoch 1 to work_dir/'
+            rf'soft_labels/ \(.*File exists.*\)\. Training stopped after '
+            rf'saving {checkpoint}, which holds them')):
+        runner.train()
+    assert check.checked == 1  # S is the update of epoch 1
+    updated = runner.model.head.soft_labels
+    assert not torch.allclose(updated, torch.eye(10))
+    saved = torch.load(checkpoint, weights_only=False)
+    assert saved['meta']['epoch'] == 1
+    torch.testing.assert_close(saved['state_dict']['head.soft_labels'],
+                               updated, rtol=0, atol=0)
+    assert not osp.exists(osp.join(runner.work_dir, 'epoch_2.pth'))
+
+    blocker.unlink()
+    resumed_cfg = config()
+    resumed_cfg['resume'] = True  # finds epoch_1.pth by itself
+    resumed = build(resumed_cfg)
+    resumed.train()
+    assert sorted(os.listdir(osp.join(resumed.work_dir, 'soft_labels'))) \
+        == ['epoch_2.npy', 'epoch_2.png']

@@ -1,4 +1,5 @@
 """SoftLabelHook: refreshes a COLAMHead's soft labels at every stage end."""
+import os.path as osp
 import time
 from functools import partial
 from typing import Optional, Sequence
@@ -25,6 +26,26 @@ from mmcolam.soft_labels import (STATISTICS, PeerStatistics,
 PEER_MODES = ('resample', 'online')
 
 
+class AfterCheckpoints(Hook):
+    """Calls ``callback(runner)`` after every training epoch and iteration,
+    once the other hooks (CheckpointHook is ``'VERY_LOW'``) have run."""
+
+    priority = 'LOWEST'
+
+    def __init__(self, callback):
+        self.callback = callback
+
+    def after_train_epoch(self, runner) -> None:
+        self.callback(runner)
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
+                         outputs=None) -> None:
+        self.callback(runner)
+
+
 @HOOKS.register_module()
 class SoftLabelHook(Hook):
     """Refresh the soft labels of the model's :class:`COLAMHead` at the end
@@ -36,7 +57,10 @@ class SoftLabelHook(Hook):
     training batches of the stage's last ``online_window`` epochs
     (``'online'``, no extra pass). Each update is logged and saved to
     ``work_dir/soft_labels/`` (``.npy``, heatmap ``.png``); ``S`` and the
-    online sums live in checkpoints, so resume continues them.
+    online sums live in checkpoints, so resume continues them. An update
+    whose table cannot be saved there stops the run with an OSError, but
+    only after the checkpoints of its step (one is saved if the schedule has
+    none) hold the new ``S``, so resuming loses nothing.
 
     Args:
         interval (int): Epochs (iterations) per stage, t in the paper.
@@ -114,6 +138,9 @@ class SoftLabelHook(Hook):
             partial(PeerStatistics, head.num_classes, self.statistic,
                     self.only_correct, device=head.soft_labels.device))
         self.reporter = UpdateReporter()
+        # (error, update name, CheckpointHook.last_ckpt of each) when an
+        # update could not save its history; raised after the checkpoints.
+        self.history_failure = None
 
     def before_train(self, runner) -> None:
         loop = runner.train_loop
@@ -137,6 +164,7 @@ class SoftLabelHook(Hook):
         ]
         if self.peer_mode == 'online' and self.by_epoch:
             warn_iteration_checkpoints(self.checkpoint_hooks, runner.logger)
+        runner.register_hook(AfterCheckpoints(self.stop_if_history_failed))
 
     def _begin_step(self, runner, step: int, samples=None) -> None:
         self.window.begin_step(
@@ -198,10 +226,40 @@ class SoftLabelHook(Hook):
         # runs; an iteration loop has not when after_train_iter does.
         iteration = runner.iter + (0 if self.by_epoch else 1)
         unit = 'epoch' if self.by_epoch else 'iter'
-        self.reporter.report(runner, f'{unit} {step}', iteration, table,
-                             report)
+        try:
+            self.reporter.report(runner, f'{unit} {step}', iteration, table,
+                                 report)
+        except OSError as error:
+            self.history_failure = (error, f'{unit}_{step}', [
+                h.last_ckpt for h in self.checkpoint_hooks])
         runner.message_hub.update_scalar('soft_labels/update_seconds',
                                          time.perf_counter() - start)
+
+    def stop_if_history_failed(self, runner) -> None:
+        """After the checkpoint hooks of a step whose update could not save
+        its history: make sure a checkpoint holds the new ``S``, then raise
+        the OSError."""
+        if self.history_failure is None:
+            return
+        error, name, saved_before = self.history_failure
+        saved = [h.last_ckpt for h, before in zip(self.checkpoint_hooks,
+                                                  saved_before)
+                 if h.last_ckpt != before]
+        if saved:
+            checkpoint = saved[0]
+        else:
+            checkpoint = osp.join(runner.work_dir, f'{name}.pth')
+            runner.save_checkpoint(runner.work_dir, f'{name}.pth',
+                                   by_epoch=self.by_epoch)
+            # Where `--resume` without a path looks (as CheckpointHook).
+            with open(osp.join(runner.work_dir, 'last_checkpoint'), 'w') as f:
+                f.write(checkpoint)
+        raise OSError(
+            f'SoftLabelHook: cannot save the soft labels after '
+            f'{name.replace("_", " ")} to work_dir/soft_labels/ ({error}). '
+            f'Training stopped after saving {checkpoint}, which holds them '
+            '(head.soft_labels): make that folder writable, then resume with '
+            '--resume.') from error
 
     def after_run(self, runner) -> None:
         self.reporter.finish(runner)
