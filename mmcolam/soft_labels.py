@@ -231,6 +231,12 @@ def off_diagonal_rows(rows: torch.Tensor,
     return torch.where(total > 0, off / total.clamp(min=1e-30), uniform)
 
 
+#: Label scores with at most this many non-zeros a row (Mixup, CutMix mix
+#: two samples) get their targets from the rows of those classes alone:
+#: ``O(N k C)``, not the ``O(N C^2)`` of a product with the whole table.
+MAX_GATHERED_CLASSES = 2
+
+
 def colam_targets(labels: torch.Tensor,
                   table: torch.Tensor,
                   smoothing: Optional[float] = None,
@@ -246,6 +252,12 @@ def colam_targets(labels: torch.Tensor,
       the other ``eps`` goes. With ``S = I`` it is label smoothing that
       spreads ``eps`` over the ``C - 1`` other classes.
 
+    ``y @ S`` (``y @ O``) is computed from the rows of the classes ``y``
+    names: one row a sample for hard labels, at most
+    :data:`MAX_GATHERED_CLASSES` weighted rows for Mixup/CutMix scores; only
+    other scores (e.g. label-smoothed) take the product with the whole
+    table.
+
     Args:
         labels (Tensor): ``(N,)`` class indices or ``(N, C)`` label scores
             (Mixup/CutMix).
@@ -260,20 +272,34 @@ def colam_targets(labels: torch.Tensor,
     num_classes = table.size(0)
     if labels.ndim == 1:
         hard = F.one_hot(labels, num_classes).to(table.dtype)
-        rows = table[labels]
-        if smoothing is not None:
-            rows = off_diagonal_rows(rows, labels)
+        rows = _table_rows(table, labels, smoothing)
     else:
         hard = labels.to(table.dtype)
-        rows = table
-        if smoothing is not None:
-            rows = off_diagonal_rows(table, torch.arange(
-                num_classes, device=table.device))
-        rows = hard @ rows
+        # Non-zeros a row (on a GPU, one wait for the device a batch).
+        mixed = int((hard != 0).sum(dim=1).max())
+        if mixed <= MAX_GATHERED_CLASSES:
+            classes = hard.abs().topk(mixed, dim=1).indices  # the non-zeros
+            rows = (hard.gather(1, classes).unsqueeze(2) *
+                    _table_rows(table, classes, smoothing)).sum(dim=1)
+        else:
+            rows = table if smoothing is None else off_diagonal_rows(
+                table, torch.arange(num_classes, device=table.device))
+            rows = hard @ rows
     weight = hard_label_weight if smoothing is None else 1 - smoothing
     if weight == 0:
         return rows
     return weight * hard + (1 - weight) * rows
+
+
+def _table_rows(table: torch.Tensor, classes: torch.Tensor,
+                smoothing: Optional[float]) -> torch.Tensor:
+    """Rows of ``S`` (with ``smoothing``, of ``O``) for ``classes`` of any
+    shape: ``(*classes.shape, C)``."""
+    flat = classes.flatten()
+    rows = table[flat]
+    if smoothing is not None:
+        rows = off_diagonal_rows(rows, flat)
+    return rows.view(*classes.shape, -1)
 
 
 @torch.no_grad()

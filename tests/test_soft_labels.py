@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 import torch
+from mmpretrain.models.utils.batch_augments import CutMix, Mixup
 
-from mmcolam.soft_labels import (PeerStatistics, draw_peers,
+from mmcolam.soft_labels import (PeerStatistics, colam_targets, draw_peers,
                                  soft_label_summary,
                                  soft_labels_from_statistics)
 
@@ -219,3 +220,63 @@ def test_dense_label_scores_weight_every_class():
                                rtol=1e-5)
     np.testing.assert_allclose(stats.counts.numpy(), scores.sum(0),
                                rtol=1e-5)
+
+
+def dense_targets(scores, table, smoothing=None, hard_label_weight=0.0):
+    """COLAM's targets as the dense product, in float64: ``a y + (1 - a) y
+    @ S``, or ``(1 - eps) y + eps y @ O`` (``O``: ``S`` without its
+    diagonal, rows renormalised; uniform where nothing is left)."""
+    num_classes = len(table)
+    if smoothing is None:
+        return (hard_label_weight * scores +
+                (1 - hard_label_weight) * scores @ table)
+    others = 1 - np.eye(num_classes)
+    off = table * others
+    total = off.sum(1, keepdims=True)
+    rows = np.where(total > 0, off / np.where(total > 0, total, 1),
+                    others / (num_classes - 1))
+    return (1 - smoothing) * scores + smoothing * scores @ rows
+
+
+@pytest.mark.parametrize('form', [
+    dict(smoothing=0.1),
+    dict(smoothing=None),
+    dict(smoothing=None, hard_label_weight=0.3),
+])
+@pytest.mark.parametrize('labels_from',
+                         ['hard', 'mixup', 'cutmix', 'label_smoothing'])
+def test_targets_equal_the_dense_product(form, labels_from):
+    """Hard labels and MMPretrain's own Mixup and CutMix scores (at most two
+    classes a row) against the dense product: equal to float rounding, and
+    read from the rows of the batch's classes alone (every other row of S
+    is NaN); label-smoothed scores (every class) take the dense product."""
+    num_classes, batch = 50, 32
+    rng = np.random.default_rng(0)
+    table = np_softmax(rng.normal(scale=2.0, size=(num_classes, num_classes)))
+    table[3] = np.eye(num_classes)[3]  # nothing off the diagonal: uniform O
+    classes = rng.integers(num_classes, size=batch)
+    classes[:2] = 3
+    one_hot = np.eye(num_classes)[classes]
+    labels = torch.tensor(classes)
+    if labels_from in ('mixup', 'cutmix'):
+        augment = (Mixup if labels_from == 'mixup' else CutMix)(alpha=1.0)
+        np.random.seed(0)
+        torch.manual_seed(0)
+        _, labels = augment(torch.zeros(batch, 3, 8, 8),
+                            torch.tensor(one_hot))
+        assert (labels != 0).sum(1).max() == 2
+    elif labels_from == 'label_smoothing':
+        labels = torch.tensor(0.9 * one_hot + 0.1 / num_classes)
+    scores = one_hot if labels_from == 'hard' else labels.double().numpy()
+    expected = dense_targets(scores, table, **form)
+
+    used = np.unique(np.nonzero(scores)[1])
+    given = torch.tensor(table, dtype=torch.float32)
+    if labels_from != 'label_smoothing':
+        unused = np.setdiff1d(np.arange(num_classes), used)
+        given[unused] = float('nan')
+    targets = colam_targets(labels, given, **form)
+    assert targets.dtype == torch.float32
+    np.testing.assert_allclose(targets.numpy(), expected, rtol=2e-6,
+                               atol=1e-9)
+    np.testing.assert_allclose(targets.sum(1).numpy(), 1, rtol=1e-6)

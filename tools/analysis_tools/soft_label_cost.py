@@ -1,17 +1,23 @@
-"""What a soft-label update costs at large class counts, on CPU, with fake
-peer logits: the work SoftLabelHook does at a stage end, function by
-function (collect the peers' class sums, turn them into S in place, its
-summary, its history file), at C = 1,000 and 21,843 (ImageNet-21k) classes.
+"""What COLAM costs at large class counts, on CPU, with fake logits and
+labels: the work SoftLabelHook does at a stage end, function by function
+(collect the peers' class sums, turn them into S in place, its summary, its
+history file), and the training targets COLAMHead builds every step, at
+C = 1,000 and 21,843 (ImageNet-21k) classes.
 
 Usage:
     python tools/analysis_tools/soft_label_cost.py [--classes 1000 21843]
-        [--batches 20] [--batch-size 256] [--seed 0]
+        [--batches 20] [--batch-size 256] [--dense-max-classes 5000]
+        [--seed 0]
 
 Prints, per class count, the peak memory the update adds (Linux peak RSS,
 /proc/self/status) as a multiple of one ``(C, C)`` float32 table, and times
 (per peer sample for the class sums, hard labels and Mixup scores, so that
 growth faster than C shows; whole for the rest), also as multiples of the
-time to copy one table.
+time to copy one table. A second table gives the training targets of a batch
+in the bounded (default) and the paper's form, for hard labels, Mixup scores
+and label-smoothed scores (every class non-zero: the dense product with the
+table, timed up to ``--dense-max-classes``): their time per sample and class,
+also as a multiple of hard labels' time, and the peak memory a call adds.
 """
 import mmcolam  # noqa: F401  (first: filters upstream warnings)
 
@@ -25,8 +31,12 @@ import torch
 from mmengine.logging import MMLogger
 
 from mmcolam.soft_label_history import save_soft_label_history
-from mmcolam.soft_labels import (PeerStatistics, soft_label_summary,
+from mmcolam.soft_labels import (PeerStatistics, colam_targets,
+                                 soft_label_summary,
                                  soft_labels_from_statistics)
+
+#: The target forms timed: COLAMHead's default and the paper's.
+TARGET_FORMS = dict(bounded=0.1, paper=None)
 
 
 def rss_bytes(field: str) -> int:
@@ -66,7 +76,53 @@ def fake_batches(num_classes, batches, batch_size, mixed, generator):
         yield logits, labels
 
 
-def measure(num_classes, batches, batch_size, seed, logger) -> dict:
+def target_labels(kind, num_classes, batches, batch_size, generator):
+    """Training labels of one ``kind``: ``'hard'`` class indices, ``'mixup'``
+    scores (two classes a sample), ``'smoothed'`` label-smoothed scores
+    (eps 0.1, every class non-zero)."""
+    for _, labels in fake_batches(num_classes, batches, batch_size,
+                                  kind == 'mixup', generator):
+        if kind == 'smoothed':
+            labels = torch.full((batch_size, num_classes),
+                                0.1 / num_classes).scatter_add_(
+                                    1, labels[:, None],
+                                    torch.full((batch_size, 1), 0.9))
+        yield labels
+
+
+def time_targets(table, batches, batch_size, dense_max_classes, generator,
+                 logger) -> dict:
+    """Seconds per sample and class of :func:`colam_targets`, and the peak
+    memory (bytes) one call adds, for each form and kind of label (None
+    where the dense product is not timed)."""
+    num_classes = table.size(0)
+    result = {}
+    for form, smoothing in TARGET_FORMS.items():
+        for kind in ('hard', 'mixup', 'smoothed'):
+            if kind == 'smoothed' and num_classes > dense_max_classes:
+                result[form, kind] = None
+                continue
+            batches_of_labels = list(
+                target_labels(kind, num_classes, batches, batch_size,
+                              generator))
+            reset_peak_rss()
+            before = rss_bytes('VmRSS')
+            seconds = 0.0
+            for labels in batches_of_labels:
+                start = time.perf_counter()
+                colam_targets(labels, table, smoothing)
+                seconds += time.perf_counter() - start
+            result[form, kind] = (seconds / (batches * batch_size *
+                                             num_classes),
+                                  rss_bytes('VmHWM') - before)
+            logger.info(f'C={num_classes}: {form} targets, {kind} labels, '
+                        f'{1e9 * result[form, kind][0]:.1f} ns a sample and '
+                        'class')
+    return result
+
+
+def measure(num_classes, batches, batch_size, dense_max_classes, seed,
+            logger) -> dict:
     generator = torch.Generator().manual_seed(seed)
     table_bytes = 4 * num_classes**2
     soft_labels = torch.eye(num_classes)  # the head's S, there before
@@ -91,6 +147,9 @@ def measure(num_classes, batches, batch_size, seed, logger) -> dict:
         logger.info(f'C={num_classes}: class sums, {key} labels, '
                     f'{result[f"{key}_us_per_sample"]:.1f} us a sample')
     del stats
+    # The values of S do not change the work: the identity serves.
+    result['targets'] = time_targets(soft_labels, batches, batch_size,
+                                     dense_max_classes, generator, logger)
     # The update: peer statistics allocated (resample mode), filled, turned
     # into S in place, summarised, saved.
     with tempfile.TemporaryDirectory() as directory:
@@ -125,11 +184,16 @@ def main():
                         default=[1000, 21843])
     parser.add_argument('--batches', type=int, default=20)
     parser.add_argument('--batch-size', type=int, default=256)
+    parser.add_argument('--dense-max-classes', type=int, default=5000,
+                        help='time the dense targets of label-smoothed '
+                        'scores up to this many classes (at C = 21,843 they '
+                        'take minutes and about 4 tables of memory)')
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
     release_freed_memory()
     logger = MMLogger.get_instance('soft_label_cost')
-    rows = [measure(c, args.batches, args.batch_size, args.seed, logger)
+    rows = [measure(c, args.batches, args.batch_size,
+                    args.dense_max_classes, args.seed, logger)
             for c in args.classes]
     print(f'\n{torch.get_num_threads()} thread(s); one table = C^2 float32; '
           f'{args.batches * args.batch_size} fake peers per class count\n')
@@ -150,7 +214,24 @@ def main():
         ] + [f'{r[k]:.3f}; {r[k] / copies:.1f}'
              for k in ('table_seconds', 'summary_seconds', 'history_seconds')]
         print('| ' + ' | '.join(cells) + ' |')
-
+    print('\nTraining targets (colam_targets) of a batch: ns per sample and '
+          'class (in brackets, times the hard labels of the same form); '
+          'peak memory one call adds (MiB)\n')
+    print('| C | form | hard labels (ns; MiB) | Mixup scores (ns; MiB) | '
+          'label-smoothed scores, dense product (ns; MiB) |')
+    print('|---|---|---|---|---|')
+    for r in rows:
+        for form in TARGET_FORMS:
+            times = r['targets']
+            hard = times[form, 'hard'][0]
+            cells = [f'{r["classes"]}', form] + [
+                'not timed' if times[form, kind] is None else
+                f'{1e9 * times[form, kind][0]:.1f} '
+                f'({times[form, kind][0] / hard:.2f}); '
+                f'{times[form, kind][1] / 2**20:.0f}'
+                for kind in ('hard', 'mixup', 'smoothed')
+            ]
+            print('| ' + ' | '.join(cells) + ' |')
 
 if __name__ == '__main__':
     main()
