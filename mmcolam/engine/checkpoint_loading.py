@@ -1,90 +1,165 @@
-"""Load MMEngine checkpoints under torch >= 2.6, without running their code.
+"""Load MMEngine checkpoints from every source under torch >= 2.6, without
+running their code.
 
 torch 2.6 made ``torch.load`` default to ``weights_only=True``, which refuses
 the message hub and numpy objects that MMEngine 0.10 stores in every
-checkpoint, so ``--resume`` fails. MMEngine's local-file loader is registered
-again here, still with ``weights_only=True`` but with exactly those objects
-allowed (:data:`CHECKPOINT_GLOBALS`): resume and ``load_from`` work, and a
-file whose pickle would call anything else is refused, as plain MMEngine
-refuses it.
+checkpoint, so ``--resume`` fails; and MMEngine's ``http(s)://`` loader (and
+the model-zoo names that resolve to URLs) loads through
+``torch.hub.load_state_dict_from_url`` with ``weights_only=False``, which
+runs any code the file holds. Every scheme MMEngine 0.10.7 registers is
+registered again here to go through :func:`load_checkpoint_buffer`:
+``weights_only=True`` with only MMEngine's checkpoint objects allowed, as
+inert stand-ins rebuilt and checked after unpickling
+(:mod:`mmcolam.engine.checkpoint_objects`).
+
+Schemes: local paths; ``http://``, ``https://``; ``torchvision://``,
+``modelzoo://``, ``open-mmlab://``, ``openmmlab://``, ``mmcls://`` (names
+resolved with MMEngine's own tables, then loaded as above); ``s3://``,
+``petrel://`` and ``pavi://`` (fetched with MMEngine's backends).
 """
+import io
+import os
 import os.path as osp
 import pickle
+import tempfile
 
-import numpy as np
 import torch
-from mmengine.logging import HistoryBuffer
+from mmengine.dist import barrier, get_dist_info
+from mmengine.fileio import get_file_backend
+from mmengine.runner import checkpoint as mmengine_checkpoint
 from mmengine.runner.checkpoint import CheckpointLoader
 from mmengine.utils import digit_version
 
-#: The statistics of a ``HistoryBuffer`` that MMEngine pickles by reference,
-#: as ``getattr(HistoryBuffer, name)``.
-HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
+from .checkpoint_objects import CHECKPOINT_GLOBALS, rebuild_checkpoint_objects
 
 
-def history_buffer_statistic(owner, name):
-    """``builtins.getattr`` as checkpoints may call it: only for the
-    statistics of ``HistoryBuffer``."""
-    if owner is HistoryBuffer and name in HISTORY_BUFFER_STATISTICS:
-        return getattr(owner, name)
-    raise pickle.UnpicklingError(
-        f'refusing getattr({owner!r}, {name!r}): a checkpoint may only look '
-        f'up HistoryBuffer.{"/".join(HISTORY_BUFFER_STATISTICS)}')
+def load_checkpoint_buffer(source, name, map_location=None):
+    """``torch.load`` a checkpoint with ``weights_only=True``, MMEngine's
+    checkpoint objects allowed (:data:`CHECKPOINT_GLOBALS`) and checked.
 
+    Args:
+        source (str | file-like): a local path or a readable binary buffer.
+        name (str): what to call the checkpoint in errors.
+        map_location: as :func:`torch.load`. Defaults to None.
 
-def _numpy_globals():
-    """numpy's array, dtype and scalar constructors, under the names numpy 2
-    (``numpy._core``) and numpy 1 (``numpy.core``) pickle them with."""
-    from numpy._core import multiarray
-    names = []
-    for module in ('numpy._core.multiarray', 'numpy.core.multiarray'):
-        names += [(multiarray._reconstruct, f'{module}._reconstruct'),
-                  (multiarray.scalar, f'{module}.scalar')]
-    dtypes = [
-        getattr(np.dtypes, f'{kind}DType')
-        for kind in ('Bool', 'Int8', 'Int16', 'Int32', 'Int64', 'UInt8',
-                     'UInt16', 'UInt32', 'UInt64', 'Float16', 'Float32',
-                     'Float64')
-    ]
-    return names + [np.ndarray, np.dtype] + dtypes
-
-
-#: Everything beyond torch's defaults that MMEngine 0.10.7's checkpoints
-#: hold (message hub, scheduler, best-checkpoint and AMP state).
-CHECKPOINT_GLOBALS = [
-    HistoryBuffer, (history_buffer_statistic, 'builtins.getattr')
-] + _numpy_globals()
+    Raises:
+        pickle.UnpicklingError: the file would run or build anything else.
+        RuntimeError: the file is truncated or not a torch file.
+    """
+    try:
+        with torch.serialization.safe_globals(CHECKPOINT_GLOBALS):
+            checkpoint = torch.load(
+                source, map_location=map_location, weights_only=True)
+        return rebuild_checkpoint_objects(checkpoint)
+    except pickle.UnpicklingError as error:
+        raise pickle.UnpicklingError(
+            f'{name}: refused to load, it holds objects a checkpoint '
+            'should not (a pickle can run any code). If you trust the '
+            'file, see "Loading a trusted older checkpoint" in the '
+            f'README. Reason: {error}') from None
+    except (RuntimeError, OSError, EOFError) as error:
+        raise RuntimeError(
+            f'{name}: cannot read this checkpoint, it is truncated or '
+            'not a torch file (an interrupted save or copy?): use an '
+            f'earlier checkpoint. torch says: {error}') from None
 
 
 def load_checkpoint_file(filename, map_location=None):
-    """``torch.load`` a local checkpoint with ``weights_only=True`` and
-    :data:`CHECKPOINT_GLOBALS` allowed.
+    """Load a local checkpoint with :func:`load_checkpoint_buffer`.
 
     Raises:
         FileNotFoundError: ``filename`` is not a file.
-        pickle.UnpicklingError: the file would run or build anything else.
-        RuntimeError: the file is truncated or not a torch file.
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
-    with torch.serialization.safe_globals(CHECKPOINT_GLOBALS):
-        try:
-            return torch.load(
-                filename, map_location=map_location, weights_only=True)
-        except pickle.UnpicklingError as error:
-            raise pickle.UnpicklingError(
-                f'{filename}: refused to load, it holds objects a checkpoint '
-                'should not (a pickle can run any code). If you trust the '
-                'file, see "Loading a trusted older checkpoint" in the '
-                f'README. torch says: {error}') from None
-        except (RuntimeError, OSError, EOFError) as error:
-            raise RuntimeError(
-                f'{filename}: cannot read this checkpoint, it is truncated or '
-                'not a torch file (an interrupted save or copy?): use an '
-                f'earlier checkpoint. torch says: {error}') from None
+    return load_checkpoint_buffer(filename, filename, map_location)
 
+
+def download_checkpoint(url, model_dir=None):
+    """Download ``url`` into torch's hub cache (``model_dir``, default
+    ``<torch hub dir>/checkpoints``) unless it is there; return its path.
+    Rank 0 downloads first, the other ranks then find it cached."""
+    model_dir = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints')
+    os.makedirs(model_dir, exist_ok=True)
+    path = osp.join(model_dir, osp.basename(url.split('?')[0]))
+    rank, world_size = get_dist_info()
+    if rank == 0 and not osp.isfile(path):
+        torch.hub.download_url_to_file(url, path, progress=False)
+    if world_size > 1:
+        barrier()
+    if not osp.isfile(path):  # another node: its own cache
+        torch.hub.download_url_to_file(url, path, progress=False)
+    return path
+
+
+def load_from_http(filename, map_location=None, model_dir=None):
+    """``http://`` and ``https://``: downloaded into torch's hub cache as
+    MMEngine does, then loaded safely."""
+    path = download_checkpoint(filename, model_dir)
+    return load_checkpoint_buffer(path, filename, map_location)
+
+
+def load_from_name(url_or_path, map_location):
+    """A model-zoo name's target: a URL, or a path under MMEngine's home."""
+    if url_or_path.startswith(('http://', 'https://')):
+        return load_from_http(url_or_path, map_location)
+    return load_checkpoint_file(
+        osp.join(mmengine_checkpoint._get_mmengine_home(), url_or_path),
+        map_location)
+
+
+def load_from_torchvision(filename, map_location=None):
+    """``torchvision://NAME`` (and the deprecated ``modelzoo://NAME``)."""
+    name = filename.split('://', 1)[1]
+    return load_from_name(
+        mmengine_checkpoint.get_torchvision_models()[name], map_location)
+
+
+def load_from_openmmlab(filename, map_location=None):
+    """``open-mmlab://NAME`` and ``openmmlab://NAME``."""
+    name = filename.split('://', 1)[1]
+    name = mmengine_checkpoint.get_deprecated_model_names().get(name, name)
+    return load_from_name(
+        mmengine_checkpoint.get_external_models()[name], map_location)
+
+
+def load_from_mmcls(filename, map_location=None):
+    """``mmcls://NAME``: its backbone weights, as MMEngine gives them."""
+    name = filename.split('://', 1)[1]
+    checkpoint = load_from_name(
+        mmengine_checkpoint.get_mmcls_models()[name], map_location)
+    return mmengine_checkpoint._process_mmcls_checkpoint(checkpoint)
+
+
+def load_from_ceph(filename, map_location=None, backend='petrel'):
+    """``s3://`` and ``petrel://``, read with MMEngine's file backend."""
+    data = get_file_backend(
+        filename, backend_args=dict(backend=backend)).get(filename)
+    return load_checkpoint_buffer(io.BytesIO(data), filename, map_location)
+
+
+def load_from_pavi(filename, map_location=None):
+    """``pavi://``, downloaded with ``pavi.modelcloud``."""
+    from pavi import modelcloud
+    model = modelcloud.get(filename[len('pavi://'):])
+    with tempfile.TemporaryDirectory() as folder:
+        path = osp.join(folder, model.name)
+        model.download(path)
+        return load_checkpoint_buffer(path, filename, map_location)
+
+
+#: Each prefix MMEngine 0.10.7 registers, and the loader that replaces it.
+SAFE_LOADERS = {
+    '': load_checkpoint_file,
+    ('http://', 'https://'): load_from_http,
+    ('modelzoo://', 'torchvision://'): load_from_torchvision,
+    ('open-mmlab://', 'openmmlab://'): load_from_openmmlab,
+    'mmcls://': load_from_mmcls,
+    (r'(\S+\:)?s3://', r'(\S+\:)?petrel://'): load_from_ceph,
+    'pavi://': load_from_pavi,
+}
 
 if digit_version(torch.__version__) >= digit_version('2.6.0'):
-    CheckpointLoader.register_scheme(
-        prefixes='', force=True)(load_checkpoint_file)
+    for prefixes, loader in SAFE_LOADERS.items():
+        CheckpointLoader.register_scheme(prefixes, loader, force=True)
