@@ -138,6 +138,24 @@ def row_blocks(num_rows: int, blocks: int = 16):
             for i in range(0, num_rows, step)]
 
 
+def check_soft_label_table(table: torch.Tensor, source: str) -> None:
+    """Raise ``ValueError`` naming ``source`` and the rows of the ``(C, C)``
+    ``table`` that are not soft labels: every entry finite and >= 0, every
+    row summing to 1 (within 1e-4)."""
+    table = table.detach().double()
+    bad = ~torch.isfinite(table).all(dim=1) | (table < 0).any(dim=1) | \
+        ~torch.isclose(table.sum(dim=1), torch.ones_like(table[:, 0]),
+                       rtol=0, atol=1e-4)
+    rows = torch.nonzero(bad).flatten().tolist()
+    if rows:
+        listed = f'{rows[:10]}' if len(rows) <= 10 else \
+            f'{rows[:10]} and {len(rows) - 10} more'
+        raise ValueError(
+            f'{source} is not a table of soft labels: rows {listed} are not '
+            '(every entry must be finite and >= 0 and every row must sum '
+            'to 1)')
+
+
 @torch.no_grad()
 def soft_labels_from_statistics(stats: PeerStatistics,
                                 previous: torch.Tensor,
@@ -171,8 +189,10 @@ def soft_labels_from_statistics(stats: PeerStatistics,
 
     Returns:
         tuple[Tensor, dict]: the new ``(C, C)`` table (``out``) and a dict of
-        boolean ``(C,)`` masks of the rows kept: ``no_peers``, ``nonfinite``
-        and ``true_class_not_top``.
+        boolean ``(C,)`` masks of the rows kept: ``no_peers`` (none drawn, or
+        with ``only_correct`` none classified correctly), ``nonfinite`` (a
+        peer output or the new row is NaN or inf) and
+        ``true_class_not_top``.
     """
     if out is None:
         out = torch.empty_like(previous)
@@ -182,15 +202,17 @@ def soft_labels_from_statistics(stats: PeerStatistics,
               for name in ('no_peers', 'nonfinite', 'true_class_not_top')}
     for rows_slice in row_blocks(num_classes):
         counts = stats.counts[rows_slice]
-        no_peers = counts <= 0
+        any_nonfinite = stats.nonfinite_counts[rows_slice] > 0
+        # A class whose peers were all non-finite has no count either: it is
+        # reported as non-finite, not as a class without peers.
+        no_peers = (counts <= 0) & ~any_nonfinite
         rows = stats.sums[rows_slice] / counts.clamp(min=1e-12).unsqueeze(1)
         if stats.statistic == 'logits':
             rows = torch.softmax(rows.div_(temperature), dim=1)
         else:
             rows.div_(rows.sum(dim=1, keepdim=True))
         finite = torch.isfinite(rows)
-        nonfinite = ~no_peers & ((stats.nonfinite_counts[rows_slice] > 0)
-                                 | ~finite.all(dim=1))
+        nonfinite = any_nonfinite | ((counts > 0) & ~finite.all(dim=1))
         rows.masked_fill_(~finite, 0.)
         del finite
         own = torch.arange(rows_slice.start, rows_slice.stop, device=device)

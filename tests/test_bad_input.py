@@ -1,8 +1,8 @@
 """Bad input met while training, through MMEngine's Runner on fake
 Fashion-MNIST: a class with no samples, NaN/inf peer logits, a checkpoint of
-another number of classes, unknown options in a config file. Each either
-stops with a message that names the option, the value and what is allowed,
-or warns, keeps the affected rows and trains on.
+another number of classes or with a NaN soft label, unknown options in a
+config file. Each either stops with a message that names the option, the
+value and what is allowed, or warns, keeps the affected rows and trains on.
 
 (Bad options given to the classes directly are in
 test_soft_label_hook_errors.py and test_colam_head.py.)
@@ -144,6 +144,23 @@ def test_load_from_checkpoint_of_other_classes_warns(tmp_path, capsys):
             'labels (the identity)') in log
     # MMEngine's own warning goes to stdout, not to the run's log.
     assert 'size mismatch for head.soft_labels' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize('resume', [True, False], ids=['resume', 'load_from'])
+def test_checkpoint_with_a_nan_soft_label_row_is_refused(tmp_path, resume):
+    cfg = colam_config(tmp_path / 'other')
+    model = MODELS.build(cfg['model'])
+    model.head.soft_labels[3] = float('nan')
+    path = tmp_path / 'nan_row.pth'
+    torch.save({'meta': {'epoch': 1, 'iter': 10},
+                'state_dict': model.state_dict()}, path)
+    cfg = colam_config(tmp_path, max_epochs=2)
+    cfg.update(load_from=str(path), resume=resume)
+    with pytest.raises(
+            ValueError,
+            match=r'nan_row.pth: head.soft_labels is not a table of soft '
+            r'labels: rows \[3\] are not'):
+        train(cfg)
 
 
 @pytest.mark.parametrize('option, pattern', [

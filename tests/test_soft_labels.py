@@ -117,6 +117,17 @@ def test_class_without_peers_keeps_previous_row():
     np.testing.assert_array_equal(table[2].numpy(), [0, 0, 1])
 
 
+def test_class_whose_peers_are_all_nonfinite_is_reported_as_such():
+    logits = LOGITS.copy()
+    logits[LABELS == 1] = float('nan')
+    stats = statistics(logits=logits)
+    assert stats.counts[1] == 0
+    table, report = soft_labels_from_statistics(stats, torch.eye(3), 2.0)
+    assert report['nonfinite'].tolist() == [False, True, False]
+    assert not report['no_peers'].any()
+    np.testing.assert_array_equal(table[1].numpy(), [0, 1, 0])
+
+
 @pytest.mark.parametrize('bad', [float('nan'), float('inf')])
 def test_nonfinite_peer_keeps_only_its_class_row(bad):
     logits = LOGITS.copy()
@@ -125,6 +136,7 @@ def test_nonfinite_peer_keeps_only_its_class_row(bad):
     table, report = soft_labels_from_statistics(stats, torch.eye(3), 2.0)
     assert report['nonfinite'].tolist() == [False, True, False]
     np.testing.assert_array_equal(table[1].numpy(), [0, 1, 0])
+    assert not report['no_peers'].any()
     # The other classes are untouched by the bad value.
     np.testing.assert_allclose(
         table[0].numpy(), np_softmax(LOGITS[:2].mean(axis=0) / 2), rtol=1e-6)

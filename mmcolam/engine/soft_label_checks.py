@@ -2,6 +2,7 @@
 checkpoint."""
 from mmcolam.argument_checks import check_int
 from mmcolam.models.heads.colam_head import COLAMHead
+from mmcolam.soft_labels import check_soft_label_table
 
 
 def check_colam_head(head) -> None:
@@ -49,9 +50,11 @@ def warn_iteration_checkpoints(checkpoint_hooks, logger) -> None:
 
 
 def check_checkpoint_table(checkpoint: dict, num_classes: int,
-                           resuming: bool, logger) -> None:
-    """Refuse to resume, and warn when loading (``load_from``), a checkpoint
-    whose soft-label table is for another number of classes.
+                           resuming: bool, source: str, logger) -> None:
+    """Check the soft-label table of a checkpoint (``source`` names it):
+    refuse one that is not a table of soft labels (a NaN row would train
+    to NaN weights), refuse to resume, and warn when loading
+    (``load_from``), one for another number of classes.
 
     MMEngine loads checkpoints with ``strict=False``: a shape mismatch is
     only a warning and the run goes on with the model's own table (the
@@ -62,7 +65,10 @@ def check_checkpoint_table(checkpoint: dict, num_classes: int,
     table = next((v for k, v in state.items()
                   if k in ('head.soft_labels', 'module.head.soft_labels')),
                  None)
-    if table is None or tuple(table.shape) == (num_classes, num_classes):
+    if table is None:
+        return
+    if tuple(table.shape) == (num_classes, num_classes):
+        check_soft_label_table(table, f"{source}: head.soft_labels")
         return
     message = (f'the checkpoint\'s head.soft_labels has shape '
                f'{tuple(table.shape)}, but model.head.num_classes='

@@ -10,8 +10,8 @@ from mmcolam.soft_label_history import save_soft_label_history
 from mmcolam.soft_labels import soft_label_summary
 
 KEPT_REASONS = dict(
-    no_peers='no peer samples (with only_correct=True: none classified '
-    'correctly)',
+    no_peers='no peer samples (none drawn, or with only_correct=True none '
+    'classified correctly)',
     nonfinite='a peer output or the new row is NaN or inf',
     true_class_not_top='the new row would not give the class itself the '
     'largest mass (keep_true_class_top=True)')

@@ -271,7 +271,9 @@ class SoftLabelHook(Hook):
         self.window.save(checkpoint)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        check_checkpoint_table(checkpoint, self.head.num_classes,
-                               getattr(runner, '_resume', False),
-                               runner.logger)
+        check_checkpoint_table(
+            checkpoint, self.head.num_classes,
+            getattr(runner, '_resume', False),
+            runner._load_from or f'the latest checkpoint in {runner.work_dir}',
+            runner.logger)
         self.window.load(checkpoint)

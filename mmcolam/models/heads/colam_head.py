@@ -21,7 +21,8 @@ from mmpretrain.structures import DataSample
 
 from mmcolam.argument_checks import check_number, check_temperature
 from mmcolam.soft_label_history import load_table
-from mmcolam.soft_labels import PeerStatistics, colam_targets
+from mmcolam.soft_labels import (PeerStatistics, check_soft_label_table,
+                                 colam_targets)
 from .batch_labels import accuracy_items, batch_labels
 
 
@@ -101,13 +102,7 @@ class COLAMHead(LinearClsHead):
                 f'{source} holds a table of shape {tuple(table.shape)}, but '
                 f'the head has num_classes={self.num_classes}: expected '
                 f'shape {shape}')
-        table = table.double()
-        if not torch.isfinite(table).all() or (table < 0).any() or not \
-                torch.allclose(table.sum(1), torch.ones_like(table[:, 0]),
-                               atol=1e-4):
-            raise ValueError(
-                f'{source} is not a table of soft labels: every entry must '
-                'be finite and >= 0 and every row must sum to 1')
+        check_soft_label_table(table, source)
         self.soft_labels.copy_(table)
         self.soft_labels_managed = True
 
