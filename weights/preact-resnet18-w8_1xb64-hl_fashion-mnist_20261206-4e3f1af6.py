@@ -52,6 +52,7 @@ test_dataloader = dict(
         data_root='data/fashion_mnist',
         download=False,
         pipeline=[
+            dict(type='Grayscale'),
             dict(type='PackInputs'),
         ],
         split='test',
@@ -60,6 +61,7 @@ test_dataloader = dict(
     sampler=dict(shuffle=False, type='DefaultSampler'))
 test_evaluator = dict(topk=(1, ), type='Accuracy')
 test_pipeline = [
+    dict(type='Grayscale'),
     dict(type='PackInputs'),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=30, val_interval=30)
@@ -87,6 +89,7 @@ val_dataloader = dict(
         data_root='data/fashion_mnist',
         download=False,
         pipeline=[
+            dict(type='Grayscale'),
             dict(type='PackInputs'),
         ],
         split='test',

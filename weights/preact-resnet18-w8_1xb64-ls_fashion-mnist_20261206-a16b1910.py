@@ -53,6 +53,7 @@ test_dataloader = dict(
         data_root='data/fashion_mnist',
         download=False,
         pipeline=[
+            dict(type='Grayscale'),
             dict(type='PackInputs'),
         ],
         split='test',
@@ -61,6 +62,7 @@ test_dataloader = dict(
     sampler=dict(shuffle=False, type='DefaultSampler'))
 test_evaluator = dict(topk=(1, ), type='Accuracy')
 test_pipeline = [
+    dict(type='Grayscale'),
     dict(type='PackInputs'),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=30, val_interval=30)
@@ -88,6 +90,7 @@ val_dataloader = dict(
         data_root='data/fashion_mnist',
         download=False,
         pipeline=[
+            dict(type='Grayscale'),
             dict(type='PackInputs'),
         ],
         split='test',

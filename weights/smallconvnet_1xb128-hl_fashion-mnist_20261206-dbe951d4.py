@@ -55,6 +55,7 @@ test_dataloader = dict(
         data_root='data/fashion_mnist',
         download=False,
         pipeline=[
+            dict(type='Grayscale'),
             dict(type='PackInputs'),
         ],
         split='test',
@@ -63,6 +64,7 @@ test_dataloader = dict(
     sampler=dict(shuffle=False, type='DefaultSampler'))
 test_evaluator = dict(topk=(1, ), type='Accuracy')
 test_pipeline = [
+    dict(type='Grayscale'),
     dict(type='PackInputs'),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=12, val_interval=12)
@@ -92,6 +94,7 @@ val_dataloader = dict(
         data_root='data/fashion_mnist',
         download=False,
         pipeline=[
+            dict(type='Grayscale'),
             dict(type='PackInputs'),
         ],
         split='test',

@@ -59,6 +59,7 @@ test_dataloader = dict(
         data_root='data/fashion_mnist',
         download=False,
         pipeline=[
+            dict(type='Grayscale'),
             dict(type='PackInputs'),
         ],
         split='test',
@@ -67,6 +68,7 @@ test_dataloader = dict(
     sampler=dict(shuffle=False, type='DefaultSampler'))
 test_evaluator = dict(topk=(1, ), type='Accuracy')
 test_pipeline = [
+    dict(type='Grayscale'),
     dict(type='PackInputs'),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=12, val_interval=12)
@@ -96,6 +98,7 @@ val_dataloader = dict(
         data_root='data/fashion_mnist',
         download=False,
         pipeline=[
+            dict(type='Grayscale'),
             dict(type='PackInputs'),
         ],
         split='test',

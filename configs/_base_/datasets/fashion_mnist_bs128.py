@@ -14,7 +14,9 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]
-test_pipeline = [dict(type='PackInputs')]
+# Grayscale: image files (ImageClassificationInferencer, LoadImageFromFile)
+# are read as three channels; the data set's arrays are grey already.
+test_pipeline = [dict(type='Grayscale'), dict(type='PackInputs')]
 
 train_dataloader = dict(
     batch_size=128,
