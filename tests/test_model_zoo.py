@@ -1,5 +1,5 @@
 """The published weights of the model zoo (configs/colam/metafile.yml,
-``Weights:``) load through MMPretrain's API and reach, on the real
+``Weights:``) load by name through MMPretrain's API and reach, on the real
 Fashion-MNIST test set, the accuracy the metafile and README give."""
 import os.path as osp
 
@@ -9,10 +9,11 @@ import torch
 import yaml
 from mmengine.config import Config
 from mmpretrain import ImageClassificationInferencer
-from mmpretrain.apis import get_model
+from mmpretrain.apis import get_model, list_models
 from mmpretrain.registry import DATASETS
 
-import mmcolam  # noqa: F401  (SmallConvNet, FashionMNISTGz)
+import mmcolam  # noqa: F401  (SmallConvNet, FashionMNISTGz, the zoo)
+from mmcolam.model_zoo import model_zoo_root
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 with open(osp.join(ROOT, 'configs', 'colam', 'metafile.yml')) as f:
@@ -49,7 +50,11 @@ def test_published_weights_reach_their_accuracy(model, test_set):
     weights = osp.join(ROOT, model['Weights'])
     config = weights[:-len('.pth')] + '.py'
     assert Config.fromfile(config).model.head.type == 'LinearClsHead'
-    net = get_model(config, pretrained=weights, device='cpu')
+    # By name, as MMPretrain's own models (import mmcolam registers them).
+    assert model['Name'] in list_models('*fashion-mnist')
+    net = get_model(model['Name'], pretrained=True, device='cpu')
+    assert net._metainfo.weights == osp.join(
+        model_zoo_root(), model['Weights'])
     net.eval()
     with torch.no_grad():
         scores = torch.cat([
@@ -65,7 +70,7 @@ def test_published_weights_reach_their_accuracy(model, test_set):
         result['Metrics']['Top 1 Accuracy'], abs=0.005)
     # MMPretrain's inferencer predicts the same on the first images.
     inferencer = ImageClassificationInferencer(
-        config, pretrained=weights, device='cpu')
+        model['Name'], pretrained=True, device='cpu')
     predictions = inferencer(list(images[:32, :, :, None]), batch_size=32)
     assert [p['pred_label'] for p in predictions] == \
         scores[:32].argmax(1).tolist()

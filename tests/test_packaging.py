@@ -1,5 +1,6 @@
-"""A non-editable install carries what MIM reads (``mmcolam/.mim``: the
-configs, the tools and the model index), as MMPretrain's packages do."""
+"""A non-editable install carries what MIM and MMPretrain's model hub read
+(``mmcolam/.mim``: the configs, the tools, the model index and the published
+weights), as MMPretrain's packages do."""
 import os.path as osp
 import shutil
 import subprocess
@@ -31,8 +32,12 @@ def test_wheel_install_carries_configs_tools_and_model_index(tmp_path):
     assert index == {'Import': ['configs/colam/metafile.yml']}
     with open(mim / 'configs' / 'colam' / 'metafile.yml') as f:
         models = yaml.safe_load(f)['Models']
-    for model in models:  # every config the index lists is packaged
+    for model in models:  # every config and weight the index lists
         assert (mim / model['Config']).is_file(), model['Config']
+        if 'Weights' in model:
+            assert (mim / model['Weights']).is_file(), model['Weights']
+            config = model['Weights'][:-len('.pth')] + '.py'
+            assert (mim / config).is_file(), config
     assert (mim / 'tools' / 'train.py').is_file()
     # and the tools' subfolders, laid out as MMPretrain's
     for tool in ('analysis_tools/benchmark.py',
