@@ -4,9 +4,10 @@ import shutil
 import sys
 from setuptools import find_packages, setup
 
-#: What MIM (``mim search``, ``mim train mmcolam CONFIG``) reads from an
+#: What MIM (``mim search``, ``mim train mmcolam CONFIG``) and the model hub
+#: (``mmpretrain.get_model(NAME, pretrained=True)``) read from an
 #: installed package's ``.mim`` folder, as MMPretrain packages it.
-MIM_FILES = ('configs', 'tools', 'model-index.yml')
+MIM_FILES = ('configs', 'tools', 'model-index.yml', 'weights')
 
 
 def add_mim_extension():
