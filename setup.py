@@ -63,9 +63,15 @@ setup(
         'torch>=1.10',
         'torchvision>=0.11',
         'mmengine>=0.8.3,<1.0.0',
-        # MMPretrain 1.2.0 accepts mmcv>=2.0.0,<2.2.0; mmcv-lite provides the
-        # same module without compiled ops, which classification does not need.
+        # MMEngine (up to 0.10.7) imports pkg_resources, which setuptools 81
+        # removed; torch 2.14 asks for setuptools>=77, so without this pip
+        # installs the newest setuptools and no mmpretrain:: config loads.
+        'setuptools<81',
         'mmpretrain>=1.0.0,<1.3.0',
+        # MMPretrain imports mmcv but does not require it. MMPretrain 1.2.0
+        # accepts mmcv>=2.0.0,<2.2.0; mmcv-lite provides the same module
+        # without compiled ops, which classification does not need.
+        'mmcv-lite>=2.0.0,<2.2.0',
         'matplotlib',
         'numpy',
     ],
