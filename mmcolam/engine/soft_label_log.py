@@ -6,6 +6,7 @@ import os.path as osp
 import torch
 from mmengine import dist
 
+from mmcolam.engine.model_unwrap import classifier
 from mmcolam.soft_label_history import save_soft_label_history
 from mmcolam.soft_labels import soft_label_summary
 
@@ -44,6 +45,18 @@ def log_update(runner, name: str, iteration: int, table: torch.Tensor,
          for k, v in summary.items()}, step=iteration)
 
 
+def target_formula(head) -> str:
+    """How a COLAMHead's training targets come from ``S``, as the heatmap
+    writes it (``y``: the one-hot label)."""
+    if head.smoothing is not None:
+        eps = head.smoothing
+        return f'(1 − {eps:g})·y + {eps:g}·offdiag(S)'
+    weight = head.hard_label_weight
+    if weight == 0:
+        return 'y·S'
+    return f'{weight:g}·y + {1 - weight:g}·y·S'
+
+
 class UpdateReporter:
     """Reports every update; the heatmap is drawn in a background thread
     and handed to the visualizer (TensorBoard, W&B, ... backends) once
@@ -56,15 +69,18 @@ class UpdateReporter:
     def report(self, runner, name: str, iteration: int, table: torch.Tensor,
                report: dict) -> None:
         """Log the update ``name`` (e.g. ``'epoch 5'``) and save its table
-        as ``soft_labels/<name>.npy`` and ``.png`` (rank 0); call
+        as ``soft_labels/<name>.npy`` and ``.png`` (rank 0; the heatmap
+        shows the head's training targets beside ``S``); call
         :meth:`finish` first, one heatmap is drawn at a time."""
         log_update(runner, name, iteration, table, report)
         if dist.is_main_process():
             classes = getattr(runner.train_dataloader.dataset, 'metainfo',
                               {}).get('classes')
+            head = classifier(runner).head
             self.writer = save_soft_label_history(
                 osp.join(runner.work_dir, 'soft_labels'),
-                name.replace(' ', '_'), table, classes)
+                name.replace(' ', '_'), table, classes, head.soft_targets,
+                target_formula(head))
             self.iteration = iteration
 
     def finish(self, runner) -> None:
