@@ -1,6 +1,7 @@
 """What a distributed launch prints: a run that cannot start says why in one
 line, once per job; a 2-process run shows no upstream warning that a
 1-process run does not."""
+import argparse
 import os
 import os.path as osp
 import subprocess
@@ -8,8 +9,11 @@ import sys
 
 import pytest
 import torch
+from mmengine.config import Config
 from runner_config import colam_config
 from tool_runs import REPO, TESTS, TOOLS, free_port, write_config
+
+from mmcolam.engine.launch import RANK_VARIABLES, launch_or_exit
 
 NCCL_REASON = ("train.py: error: env_cfg.dist_cfg.backend='nccl' needs CUDA "
                "devices, and this machine has none: use backend='gloo' (e.g. "
@@ -82,3 +86,22 @@ def test_two_process_run_has_no_upstream_warnings(config, tmp_path):
     assert (tmp_path / 'soft_labels' / 'epoch_1.npy').is_file()
     for noise in ('MKL_NUM_THREADS', 'broadcast_buffers', 'Warning:'):
         assert noise not in output, noise
+
+
+@pytest.mark.parametrize('env, prints', [
+    ({}, True), ({'SLURM_PROCID': '0'}, True), ({'SLURM_PROCID': '3'}, False),
+    ({'RANK': '1', 'SLURM_PROCID': '0'}, False),
+    ({'OMPI_COMM_WORLD_RANK': '2'}, False)])
+def test_only_global_rank_0_says_why(env, prints, monkeypatch, capsys):
+    for name in RANK_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(sys, 'argv', ['tools/train.py'])
+    cfg = Config(dict(launcher='slurm'))
+    with pytest.raises(SystemExit) as exit_info:
+        launch_or_exit(cfg, argparse.Namespace(check_launch=False))
+    assert exit_info.value.code == 2
+    stderr = capsys.readouterr().err
+    assert stderr.startswith('train.py: error: --launcher slurm needs CUDA') \
+        if prints else stderr == ''

@@ -44,6 +44,10 @@ def set_launcher_and_work_dir(cfg, args):
                                 osp.splitext(osp.basename(args.config))[0])
 
 
+#: Where torchrun, Slurm and Open MPI give a process its global rank.
+RANK_VARIABLES = ('RANK', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK')
+
+
 class LaunchError(ValueError):
     """A run that cannot start on this machine, e.g. ``nccl`` without CUDA."""
 
@@ -101,8 +105,8 @@ def launch_or_exit(cfg, args):
     try:
         setup_cpu_distributed(cfg, check_only=args.check_launch)
     except LaunchError as error:
-        rank = os.environ.get('RANK', os.environ.get('SLURM_PROCID', '0'))
-        if rank == '0':
+        ranks = [os.environ.get(name) for name in RANK_VARIABLES]
+        if next((r for r in ranks if r is not None), '0') == '0':
             print(f'{osp.basename(sys.argv[0])}: error: {error}',
                   file=sys.stderr)
         sys.exit(2)
