@@ -5,6 +5,7 @@ import csv
 import glob
 import json
 import os.path as osp
+import shutil
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from tool_runs import load_tool
 
 import mmcolam  # noqa: F401
 from mmcolam.analysis import representations as R
+from mmcolam.analysis import soft_label_evolution
 
 MEAN, STD = 72.94, 90.02
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
@@ -81,10 +83,40 @@ def colam_run(tmp_path_factory, one_thread):
                 data_root=str(tmp_path / 'fashion_mnist'))
 
 
-def test_soft_label_evolution(colam_run, tmp_path):
+FASHION_MNIST_CLASSES = [
+    'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt',
+    'Sneaker', 'Bag', 'Ankle boot'
+]
+
+
+@pytest.fixture
+def drawn_figures(monkeypatch):
+    """The figures the soft-label evolution module draws, in order."""
+    figures = []
+    draw = soft_label_evolution.new_figure
+
+    def record(**kwargs):
+        figures.append(draw(**kwargs))
+        return figures[-1]
+
+    monkeypatch.setattr(soft_label_evolution, 'new_figure', record)
+    return figures
+
+
+def test_soft_label_evolution(colam_run, tmp_path, drawn_figures):
     tool = load_tool('analysis_tools/soft_label_evolution')
     out = str(tmp_path / 'evolution')
     tool.main([colam_run['work_dir'], '--out-dir', out])
+    # The heatmaps are labelled with the run's class names, which its
+    # config's dataset (FashionMNIST) knows.
+    grid = drawn_figures[0]
+    heatmaps = [ax for ax in grid.axes if ax.images]
+    assert len(heatmaps) == 2
+    for ax in heatmaps:
+        assert [t.get_text() for t in ax.get_xticklabels()] == \
+            FASHION_MNIST_CLASSES
+        assert [t.get_text() for t in ax.get_yticklabels()] == \
+            FASHION_MNIST_CLASSES
     report = json.load(open(osp.join(out, 'soft_label_evolution.json')))
     updates = report['updates']
     assert [u['name'] for u in updates] == ['epoch_1', 'epoch_2']
@@ -99,6 +131,25 @@ def test_soft_label_evolution(colam_run, tmp_path):
     for png in ('soft_label_grid.png', 'soft_label_curves.png'):
         assert_png(osp.join(out, png))
     assert osp.isfile(osp.join(out, 'soft_label_evolution.csv'))
+
+
+def test_soft_label_evolution_class_names(colam_run, tmp_path,
+                                          drawn_figures):
+    tool = load_tool('analysis_tools/soft_label_evolution')
+    names = [f'class {c}' for c in range(10)]
+    tool.main([colam_run['work_dir'], '--out-dir', str(tmp_path / 'given'),
+               '--class-names', *names])
+    ax = drawn_figures[0].axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == names
+    with pytest.raises(ValueError, match='--class-names gives 3 class names '
+                       'for the 10 classes'):
+        tool.main([colam_run['work_dir'], '--out-dir', str(tmp_path / 'bad'),
+                   '--class-names', 'a', 'b', 'c'])
+    # A history without the run's config: no names to give.
+    shutil.copytree(osp.join(colam_run['work_dir'], 'soft_labels'),
+                    tmp_path / 'bare' / 'soft_labels')
+    assert soft_label_evolution.run_class_names(str(tmp_path / 'bare')) \
+        is None
 
 
 def test_representation_math_on_plain_tensors():

@@ -3,8 +3,10 @@
 :class:`~mmcolam.engine.hooks.SoftLabelHook` writes ``S`` after every update
 to ``work_dir/soft_labels/{epoch,iter}_<step>.npy``. This module reads them
 back in update order, summarises each table (mean entropy, mean true-class
-mass) and draws a grid of heatmaps and the two curves.
+mass) and draws a grid of heatmaps, labelled with the run's class names, and
+the two curves.
 """
+import glob
 import os
 import os.path as osp
 import re
@@ -12,6 +14,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
+from mmengine.config import Config
 
 from mmcolam.analysis.figures import new_figure
 from mmcolam.soft_label_history import load_table
@@ -75,6 +78,35 @@ def load_soft_label_history(directory: str) -> List[Dict]:
     return sorted(history, key=lambda h: h['step'])
 
 
+def run_class_names(work_dir: str) -> Optional[List[str]]:
+    """The class names of the run in ``work_dir``: the ``classes`` of its
+    training dataset, from the config the runner dumped there (the newest
+    ``*.py``): the dataset's ``metainfo``, or its type's ``METAINFO``
+    (through wrappers such as ``ClassBalancedDataset``).
+
+    Returns:
+        list[str] | None: None when no config or dataset names them.
+    """
+    from mmpretrain.registry import DATASETS
+
+    configs = sorted(glob.glob(osp.join(work_dir, '*.py')), key=osp.getmtime)
+    if not configs:
+        return None
+    dataset = Config.fromfile(configs[-1]).get('train_dataloader',
+                                               {}).get('dataset')
+    while dataset is not None:
+        classes = (dataset.get('metainfo') or {}).get('classes')
+        if classes is None:
+            dataset_type = dataset.get('type')
+            if isinstance(dataset_type, str):
+                dataset_type = DATASETS.get(dataset_type)
+            classes = getattr(dataset_type, 'METAINFO', {}).get('classes')
+        if classes is not None:
+            return list(classes)
+        dataset = dataset.get('dataset')
+    return None
+
+
 def evolution_summary(history: Sequence[Dict]) -> List[Dict]:
     """Mean entropy (nats) and mean true-class mass of every table, the
     scalars that SoftLabelHook logs (:func:`soft_label_summary`)."""
@@ -90,13 +122,14 @@ def plot_history_grid(history: Sequence[Dict],
                       path: str,
                       classes: Optional[Sequence[str]] = None,
                       columns: int = 4) -> None:
-    """One heatmap per update, on a common colour scale, in a grid."""
+    """One heatmap of ``S`` per update, on a common colour scale, in a grid;
+    ``classes`` label the ticks up to 15 classes."""
     count = len(history)
     columns = max(1, min(columns, count))
     rows = -(-count // columns)
     num_classes = history[0]['table'].shape[0]
     vmax = max(float(h['table'].max()) for h in history)
-    fig = new_figure(figsize=(3.2 * columns + 1.2, 3.2 * rows + 0.4),
+    fig = new_figure(figsize=(3.2 * columns + 1.2, 3.8 * rows + 0.4),
                      layout='constrained')
     axes = fig.subplots(rows, columns, squeeze=False)
     image = None
@@ -113,7 +146,7 @@ def plot_history_grid(history: Sequence[Dict],
     for ax in list(axes.flat)[count:]:
         ax.axis('off')
     fig.colorbar(image, ax=axes.ravel().tolist(), label='probability mass')
-    fig.suptitle('soft labels per update (row = true class)')
+    fig.suptitle('soft-label table S after each update (row = true class)')
     fig.savefig(path, dpi=100)
 
 

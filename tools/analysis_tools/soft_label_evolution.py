@@ -8,7 +8,9 @@ Reads ``WORK_DIR/soft_labels/{epoch,iter}_<N>.npy`` (written by
 SoftLabelHook at every update) in update order and writes to the output dir
 (default ``WORK_DIR/soft_label_evolution``):
 
-- ``soft_label_grid.png``: one heatmap per update, on a common colour scale;
+- ``soft_label_grid.png``: one heatmap per update, on a common colour scale,
+  labelled with the class names of the run's training dataset (from the
+  config in WORK_DIR; ``--class-names`` gives others);
 - ``soft_label_curves.png``: mean entropy and mean true-class mass per update;
 - ``soft_label_evolution.json`` and ``.csv``: those numbers per update.
 """
@@ -24,7 +26,8 @@ import os.path as osp
 from mmcolam.analysis.soft_label_evolution import (evolution_summary,
                                                    load_soft_label_history,
                                                    plot_evolution_curves,
-                                                   plot_history_grid)
+                                                   plot_history_grid,
+                                                   run_class_names)
 
 
 def parse_args(argv=None):
@@ -34,7 +37,9 @@ def parse_args(argv=None):
     parser.add_argument('--out-dir', help='where to write the plots and '
                         'numbers (default: WORK_DIR/soft_label_evolution)')
     parser.add_argument('--class-names', nargs='+',
-                        help='class names for the heatmap ticks')
+                        help='class names for the heatmap ticks (default: '
+                        "those of the run's training dataset, read from the "
+                        'config in WORK_DIR; class indices if it names none)')
     parser.add_argument('--columns', type=int, default=4,
                         help='heatmaps per row of the grid')
     return parser.parse_args(argv)
@@ -45,9 +50,14 @@ def main(argv=None):
     out_dir = args.out_dir or osp.join(args.work_dir, 'soft_label_evolution')
     history = load_soft_label_history(osp.join(args.work_dir, 'soft_labels'))
     num_classes = history[0]['table'].shape[0]
-    if args.class_names and len(args.class_names) != num_classes:
-        raise ValueError(f'--class-names gives {len(args.class_names)} names '
-                         f'for {num_classes} classes')
+    classes, source = args.class_names, '--class-names'
+    if classes is None:
+        classes = run_class_names(args.work_dir)
+        source = f'the training dataset of the config in {args.work_dir}'
+    if classes is not None and len(classes) != num_classes:
+        raise ValueError(f'{source} gives {len(classes)} class names for the '
+                         f'{num_classes} classes of the soft-label tables: '
+                         'give the right ones with --class-names')
     os.makedirs(out_dir, exist_ok=True)
     summary = evolution_summary(history)
     for row in summary:
@@ -55,7 +65,7 @@ def main(argv=None):
               f"mean entropy {row['mean_entropy']:.4f} nats, true-class "
               f"mass {row['true_class_mass']:.4f}", flush=True)
     plot_history_grid(history, osp.join(out_dir, 'soft_label_grid.png'),
-                      args.class_names, args.columns)
+                      classes, args.columns)
     plot_evolution_curves(summary, osp.join(out_dir, 'soft_label_curves.png'))
     with open(osp.join(out_dir, 'soft_label_evolution.json'), 'w') as f:
         json.dump(dict(work_dir=args.work_dir, num_classes=num_classes,
