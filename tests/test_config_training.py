@@ -60,7 +60,7 @@ from runner_config import RecordLastTrainingBatch
 
 import mmcolam  # noqa: F401  (registers mmcolam's components)
 from mmcolam.engine.hooks import SoftLabelHook
-from mmcolam.models.classifiers import LabelRefinery
+from mmcolam.models.classifiers import CSKDClassifier, LabelRefinery
 from mmcolam.models.heads import COLAMHead, CSKDHead, PSKDHead
 from mmcolam.models.losses import (ConfidencePenaltyLoss, DisturbLabelLoss,
                                    TfKDRegLoss)
@@ -197,7 +197,8 @@ def expected_loss(model, inputs, logits, labels, disturbed=None):
         with torch.no_grad():
             target = model.teacher(inputs, mode='tensor').softmax(dim=1)
         return -(target * log_p).sum(1).mean() * loss.loss_weight
-    if type(model) is not ImageClassifier:
+    # CSKDClassifier: the same head loss of the features it re-interleaves.
+    if type(model) not in (ImageClassifier, CSKDClassifier):
         no_closed_form(model)
     if isinstance(head, COLAMHead):
         if not (isinstance(loss, CrossEntropyLoss) and loss.use_soft):

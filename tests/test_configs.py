@@ -118,7 +118,10 @@ def test_cifar_configs_use_the_paper_settings(name):
     optimizer = cfg.optim_wrapper.optimizer
     assert (optimizer.type, optimizer.lr, optimizer.momentum,
             optimizer.weight_decay) == ('SGD', 0.1, 0.9, 1e-4)
-    assert cfg.train_dataloader.batch_size == 64
+    anchors = cfg.train_dataloader.batch_size
+    if cfg.train_dataloader.sampler.type == 'ClassPairSampler':
+        anchors //= 2  # CS-KD: 64 (anchor, partner) pairs a step
+    assert anchors == 64
     epochs = 240 if 'densenet' in name else 160
     assert cfg.train_cfg.max_epochs == epochs
     scheduler = cfg.param_scheduler

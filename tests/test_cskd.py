@@ -1,6 +1,9 @@
+import copy
+
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from mmpretrain.registry import DATA_SAMPLERS, MODELS
 from mmpretrain.structures import DataSample
 from runner_config import (assert_finished_run, fashion_mnist_config,
@@ -48,21 +51,28 @@ def test_every_pair_is_same_class_and_every_sample_is_an_anchor():
             range(len(LABELS)))
         for anchor, partner in pairs:
             assert LABELS[anchor] == LABELS[partner]
-            # Another sample of the class, unless the class has only one.
-            assert (partner == anchor) == (LABELS.count(LABELS[anchor]) == 1)
 
 
-def test_partners_are_uniform_over_the_other_class_members():
+def test_partners_are_uniform_over_the_class_anchor_included():
+    """As the authors' PairBatchSampler (random.choice over the class): the
+    anchor is its own partner with probability 1 / (class size)."""
     sampler_ = sampler()
-    counts = {}
-    for epoch in range(4000):
+    counts = {0: {}, 1: {}}
+    for epoch in range(6000):
         sampler_.set_epoch(epoch)
-        partner = dict(pairs_of(sampler_))[0]
-        counts[partner] = counts.get(partner, 0) + 1
-    # Sample 0 is in class 0 with samples 2, 5, 8 and 10: 1000 each expected,
-    # binomial standard deviation 27.
-    assert sorted(counts) == [2, 5, 8, 10]
-    assert all(abs(count - 1000) < 150 for count in counts.values()), counts
+        partners = dict(pairs_of(sampler_))
+        for anchor in counts:
+            counts[anchor][partners[anchor]] = \
+                counts[anchor].get(partners[anchor], 0) + 1
+    # Sample 0 is in class 0 with samples 2, 5, 8 and 10 (5 members: 1200
+    # each expected, binomial sd 31); sample 1 in class 1 with 6 and 9 (3
+    # members: 2000 each, sd 37).
+    assert sorted(counts[0]) == [0, 2, 5, 8, 10]
+    assert sorted(counts[1]) == [1, 6, 9]
+    assert all(abs(c - 1200) < 160 for c in counts[0].values()), counts
+    assert all(abs(c - 2000) < 190 for c in counts[1].values()), counts
+    assert counts[0][0] / 6000 == pytest.approx(0.20, abs=0.027)
+    assert counts[1][1] / 6000 == pytest.approx(1 / 3, abs=0.032)
 
 
 def test_two_ranks_split_the_anchors_without_overlap(monkeypatch):
@@ -241,16 +251,160 @@ def test_head_bad_arguments(kwargs, option):
         build_head(**kwargs)
 
 
-def test_trains_through_runner(tmp_path):
+@pytest.mark.parametrize('classifier', ['CSKDClassifier', 'ImageClassifier'])
+def test_trains_through_runner(tmp_path, classifier):
+    """Both forms train: two passes (the authors') and one joint pass."""
     cfg = fashion_mnist_config(
         tmp_path,
         head=dict(type='CSKDHead'),
         sampler=dict(type='ClassPairSampler'),
         # 20 pairs a step: as many steps per epoch as the other runs.
         batch_size=40)
+    cfg['model']['type'] = classifier
     losses, metrics = train_and_test(cfg)
     assert_finished_run(losses, metrics)
     assert 'train/loss_cskd' in losses
     # The logged total is the sum of both terms, not the cross-entropy alone.
     assert losses['train/loss'] == pytest.approx(
         losses['train/loss_ce'] + losses['train/loss_cskd'], rel=1e-5)
+
+
+# ------------------------------------------- parity with the authors' code
+@MODELS.register_module(name='CSKDTestLinearBN', force=True)
+class LinearBN(torch.nn.Module):
+    """Linear -> BatchNorm1d -> ReLU: a backbone whose BatchNorm statistics
+    show whether anchors and partners share a forward pass."""
+
+    def __init__(self, in_features=3, width=4):
+        super().__init__()
+        self.linear = torch.nn.Linear(in_features, width)
+        self.bn = torch.nn.BatchNorm1d(width)
+
+    def forward(self, x):
+        return (self.bn(self.linear(x)).relu(), )
+
+    def init_weights(self):
+        pass
+
+
+# 12 samples of 4 classes (sizes 5, 3, 1, 3), 3 features each; float64
+# throughout, so that both computations agree to rounding.
+PARITY_X = torch.tensor(
+    np.random.default_rng(3).normal(size=(len(LABELS), 3)))
+LR, MOMENTUM, WEIGHT_DECAY, TEMPERATURE, LAMBDA = 0.1, 0.9, 1e-4, 4.0, 1.0
+
+
+def cskd_model(classifier):
+    torch.manual_seed(0)
+    return MODELS.build(
+        dict(
+            type=classifier,
+            backbone=dict(type='CSKDTestLinearBN'),
+            head=dict(
+                type='CSKDHead', num_classes=4, in_channels=4,
+                temperature=TEMPERATURE, lambda_cls=LAMBDA))).double()
+
+
+def sgd(params):
+    return torch.optim.SGD(params, lr=LR, momentum=MOMENTUM,
+                           weight_decay=WEIGHT_DECAY)
+
+
+def train_ours(classifier, batches):
+    """Our model on the sampler's interleaved batches; per-step losses."""
+    model = cskd_model(classifier)
+    model.train()
+    optimizer = sgd(model.parameters())
+    losses = []
+    for indices in batches:
+        loss = model.loss(PARITY_X[indices], samples([LABELS[i]
+                                                      for i in indices]))
+        losses.append((loss['loss_ce'].item(), loss['loss_cskd'].item()))
+        optimizer.zero_grad()
+        (loss['loss_ce'] + loss['loss_cskd']).backward()
+        optimizer.step()
+    return model, losses
+
+
+def train_authors(batches):
+    """The authors' train.py, re-derived: their batch is the n anchors, then
+    the n partners; the network (in training mode) runs the anchors, then,
+    under no_grad, the partners; loss = CE(anchors) + lambda * T^2 *
+    sum KL(softmax(partner / T) || softmax(anchor / T)) / n; one SGD step."""
+    reference = cskd_model('ImageClassifier')  # the same initial weights
+    linear = copy.deepcopy(reference.backbone.linear)
+    bn = copy.deepcopy(reference.backbone.bn)
+    fc = copy.deepcopy(reference.head.fc)
+
+    def net(x):
+        return fc(bn(linear(x)).relu())
+
+    params = [*linear.parameters(), *bn.parameters(), *fc.parameters()]
+    optimizer = sgd(params)
+    losses = []
+    for indices in batches:
+        anchors, partners = indices[0::2], indices[1::2]
+        inputs = PARITY_X[anchors + partners]  # their layout
+        targets = torch.tensor([LABELS[i] for i in anchors + partners])
+        n = len(inputs) // 2
+        outputs = net(inputs[:n])
+        cross_entropy = F.cross_entropy(outputs, targets[:n])
+        with torch.no_grad():
+            partner_outputs = net(inputs[n:])
+        log_p = torch.log_softmax(outputs / TEMPERATURE, dim=1)
+        q = torch.softmax(partner_outputs / TEMPERATURE, dim=1)
+        kd = (q * (q.log() - log_p)).sum() * TEMPERATURE**2 / n
+        losses.append((cross_entropy.item(), kd.item()))
+        optimizer.zero_grad()
+        (cross_entropy + LAMBDA * kd).backward()
+        optimizer.step()
+    return dict(linear=linear, bn=bn, fc=fc), losses
+
+
+def two_epochs_of_batches():
+    """Two epochs of ClassPairSampler, in batches of 8 (4 pairs)."""
+    sampler_ = sampler()
+    batches, self_pairs = [], 0
+    for epoch in range(2):
+        sampler_.set_epoch(epoch)
+        indices = list(sampler_)
+        batches += [indices[i:i + 8] for i in range(0, len(indices), 8)]
+        self_pairs += sum(a == p for a, p in zip(indices[0::2], indices[1::2])
+                          if LABELS[a] != 2)
+    return batches, self_pairs
+
+
+def test_two_epochs_match_the_authors_code():
+    """CSKDClassifier trains as the authors' code on the same pairs, the
+    anchor as its own partner included: the same losses every step, the same
+    weights and BatchNorm running statistics after two epochs."""
+    batches, self_pairs = two_epochs_of_batches()
+    # Class 2 (one sample) always pairs with itself; other anchors did too.
+    assert len(batches) == 6 and self_pairs >= 2
+    ours, our_losses = train_ours('CSKDClassifier', batches)
+    theirs, their_losses = train_authors(batches)
+    np.testing.assert_allclose(our_losses, their_losses, rtol=1e-10)
+    for name, module in (('linear', ours.backbone.linear),
+                         ('bn', ours.backbone.bn), ('fc', ours.head.fc)):
+        for (key, value), expected in zip(
+                module.state_dict().items(),
+                theirs[name].state_dict().values()):
+            torch.testing.assert_close(value, expected, msg=key)
+    # The joint pass (ImageClassifier) normalises anchors with the partners'
+    # statistics: other losses from the first step on, other statistics.
+    joint, joint_losses = train_ours('ImageClassifier', batches)
+    assert abs(sum(joint_losses[0]) - sum(their_losses[0])) > 1e-3
+    assert (joint.backbone.bn.running_mean -
+            theirs['bn'].running_mean).abs().max() > 1e-3
+
+
+def test_classifier_refuses_other_heads_and_odd_batches():
+    with pytest.raises(ValueError, match="head.type='CSKDHead'"):
+        MODELS.build(
+            dict(type='CSKDClassifier',
+                 backbone=dict(type='CSKDTestLinearBN'),
+                 head=dict(type='LinearClsHead', num_classes=4,
+                           in_channels=4)))
+    model = cskd_model('CSKDClassifier')
+    with pytest.raises(ValueError, match='batch of 3 samples'):
+        model.loss(PARITY_X[:3], samples(LABELS[:3]))

@@ -1,16 +1,20 @@
 """Same-class pairs for class-wise self-knowledge distillation (CS-KD).
 
 The sampler behind :class:`CSKDHead` ("Regularizing Class-wise Predictions
-via Self-knowledge Distillation", Yun, Park, Lee, Shin, CVPR 2020). The
-authors' ``PairBatchSampler`` puts a batch's ``n`` anchors first and their
-``n`` partners after them; we interleave them (anchor, partner, anchor, ...):
-the pairs are the same, only the order inside the batch differs, and this
-order needs no knowledge of the batch size. Anchors are sharded over the
-ranks as in mmengine's ``DefaultSampler`` (rank ``r`` of ``world_size`` takes
-anchors ``r, r + world_size, ...``, so ranks share none apart from the samples
-repeated by ``round_up``). Partners are drawn for the whole epoch from the
-same generator before sharding, so all ranks agree and the pairs do not
-depend on the rank.
+via Self-knowledge Distillation", Yun, Park, Lee, Shin, CVPR 2020). As the
+authors' ``PairBatchSampler`` (``alinlab/cs-kd``, ``datasets.py``) does, a
+partner is drawn uniformly from all the samples of the anchor's class, the
+anchor itself included (probability 1/3 in a class of 3). Their batch puts
+its ``n`` anchors first and their ``n`` partners after them; we interleave
+them (anchor, partner, anchor, ...): the pairs are the same, only the order
+inside the batch differs, and this order needs no knowledge of the batch
+size (:class:`CSKDClassifier` runs anchors and partners in two passes as
+their code does). Anchors are sharded over the ranks as in mmengine's
+``DefaultSampler`` (rank ``r`` of ``world_size`` takes anchors ``r, r +
+world_size, ...``, so ranks share none apart from the samples repeated by
+``round_up``). Partners are drawn for the whole epoch from the same
+generator before sharding, so all ranks agree and the pairs do not depend on
+the rank.
 """
 import math
 
@@ -24,16 +28,17 @@ from mmcolam.argument_checks import check_bool, check_int
 
 @DATA_SAMPLERS.register_module()
 class ClassPairSampler(Sampler):
-    """Yields every index followed by a random other index of its class.
+    """Yields every index followed by a random index of its class.
 
     Every epoch visits each sample once as an *anchor*, in the order of a
     permutation drawn from ``seed + epoch`` and sharded over the ranks as in
-    ``DefaultSampler``, and puts right after it a *partner*: another sample
-    of its class drawn uniformly (a class of one sample pairs it with
-    itself), also when ``shuffle=False``. A batch of even size ``2n`` thus
+    ``DefaultSampler``, and puts right after it a *partner*: a sample of its
+    class drawn uniformly, the anchor itself included as in the authors'
+    code, also when ``shuffle=False``. A batch of even size ``2n`` thus
     holds ``n`` pairs, anchors at even and partners at odd positions, the
-    layout :class:`CSKDHead` reads: set ``batch_size`` to twice the authors'
-    (their 128 anchors per step are ``batch_size=256``) and keep it even. An
+    layout :class:`CSKDHead` reads: set ``batch_size`` to twice the anchors
+    per step (the CS-KD authors' 128 on CIFAR are ``batch_size=256``) and
+    keep it even. An
     epoch has ``2 * len(dataset)`` indices over all ranks; the same seed and
     epoch give the same pairs.
 
@@ -92,12 +97,9 @@ class ClassPairSampler(Sampler):
         self.by_class = torch.sort(self.labels, stable=True).indices
         self.class_size = torch.bincount(self.labels)
         self.class_start = torch.cumsum(self.class_size, 0) - self.class_size
-        self.position_in_class = torch.empty_like(self.labels)
-        self.position_in_class[self.by_class] = torch.arange(
-            len(labels)) - self.class_start[self.labels[self.by_class]]
 
     def draw_partners(self, anchors, generator):
-        """A uniformly drawn other sample of the same class, per anchor.
+        """A uniformly drawn member of the anchor's class, per anchor.
 
         Args:
             anchors (Tensor): Dataset indices, shape ``(M,)``.
@@ -108,14 +110,11 @@ class ClassPairSampler(Sampler):
         """
         classes = self.labels[anchors]
         size = self.class_size[classes]
-        # An offset in [1, size - 1] from the anchor's position, cyclically,
-        # picks each other member with probability 1 / (size - 1); for a class
-        # of one sample, (position + 1) % 1 is the anchor itself. The minimum
-        # guards against u * (size - 1) rounding up to size - 1.
-        offset = (torch.rand(len(anchors), generator=generator,
-                             dtype=torch.float64) * (size - 1)).long()
-        offset = torch.minimum(offset, (size - 2).clamp(min=0)) + 1
-        position = (self.position_in_class[anchors] + offset) % size
+        # Each member, the anchor included, with probability 1 / size; the
+        # minimum guards against u * size rounding up to size.
+        position = (torch.rand(len(anchors), generator=generator,
+                               dtype=torch.float64) * size).long()
+        position = torch.minimum(position, size - 1)
         return self.by_class[self.class_start[classes] + position]
 
     def __iter__(self):

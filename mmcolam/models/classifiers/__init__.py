@@ -1,3 +1,4 @@
+from .cskd_classifier import CSKDClassifier
 from .label_refinery import LabelRefinery
 
-__all__ = ['LabelRefinery']
+__all__ = ['CSKDClassifier', 'LabelRefinery']

@@ -4,12 +4,14 @@ Paper: "Regularizing Class-wise Predictions via Self-knowledge Distillation"
 (Yun, Park, Lee, Shin). The defaults ``temperature=4`` and ``lambda_cls=1``
 are the authors' (``--temp`` and ``--lamda`` of their ``train.py``).
 
-Difference from the authors' code, which runs the network twice (the anchors
-with gradients, then the partners under ``torch.no_grad``): here the backbone
-sees all ``2n`` images in one pass, so BatchNorm normalises anchors and
-partners with joint batch statistics, and the partners' activations stay in
-memory until the backward pass although their logits are detached. Batch
-augmentations (Mixup, CutMix) would mix samples across pairs and are refused.
+The authors' code runs the network twice (the anchors with gradients, then
+the partners under ``torch.no_grad``, each half with its own BatchNorm
+statistics): :class:`CSKDClassifier` does the same, and the configs use it.
+In a plain ``ImageClassifier`` the backbone sees all ``2n`` images in one
+pass instead (joint BatchNorm statistics; the partners' activations stay in
+memory until the backward pass although their logits are detached). Batch
+augmentations (Mixup, CutMix) would mix samples across pairs and are
+refused.
 """
 import torch
 import torch.nn.functional as F
@@ -31,9 +33,10 @@ class CSKDHead(LinearClsHead):
     over the anchors is :math:`\mathrm{CE}(z, y) + \lambda_{cls} T^2 \,
     \mathrm{KL}(\mathrm{softmax}(\bar z' / T) \,\|\,
     \mathrm{softmax}(z / T))`, logged as ``loss_ce`` (the ``loss`` module,
-    on the anchors) and ``loss_cskd``. Unlike the authors' code, anchors and
-    partners share one forward pass (joint BatchNorm statistics).
-    Mixup/CutMix are refused. Prediction is that of :class:`LinearClsHead`.
+    on the anchors) and ``loss_cskd``. The features come from the
+    classifier: two passes in :class:`CSKDClassifier` (the authors' form),
+    one joint pass in ``ImageClassifier``. Mixup/CutMix are refused.
+    Prediction is that of :class:`LinearClsHead`.
 
     Args:
         num_classes (int): Number of classes.
