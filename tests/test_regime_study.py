@@ -14,6 +14,7 @@ import pytest
 from fake_data import write_fashion_mnist
 from tool_runs import TOOLS, alive, children_of, load_tool
 
+from mmcolam.analysis import figures as figures_module
 from mmcolam.analysis import regime_study as R
 
 
@@ -79,6 +80,82 @@ def test_paired_differences_against_hand_computation():
     table = R.paired_table(results, pairs=(('colam', 'hl'), ('ls', 'hl')))
     assert '| n | 10 | 3 | +0.83 ± 0.73, 2 of 3 | -1.00 |' in table
     assert R.paired_table(results, pairs=(('ls', 'hl'), )) == ''
+
+
+def test_plot_says_regime_sizes_and_which_error_bars(tmp_path,
+                                                     monkeypatch):
+    figures = []
+    draw = figures_module.new_figure
+
+    def record(**kwargs):
+        figures.append(draw(**kwargs))
+        return figures[-1]
+
+    monkeypatch.setattr(figures_module, 'new_figure', record)
+    results = [
+        result('small', size, 'hl', seed, train, 0, 80.0 + seed)
+        for size, train in ((1000, 74.6), (2000, 81.7)) for seed in range(3)
+    ] + [
+        result('small', 1000, 'colam', 0, 70, 0, 81.0),
+        result('small', 1000, 'colam', 1, 70, 0, 80.5),
+        result('small', 1000, 'colam', 2, 70, 0, 84.0),
+        result('small', 2000, 'colam', 0, 70, 0, 80.0),
+        result('small', 2000, 'colam', 1, 70, 0, 81.0),
+        result('small', 2000, 'colam', 2, 70, 0, 83.0),
+    ] + [
+        result('big', size, method, seed, 100.0, 0, 90.0 + seed * delta)
+        for size in (1000, 2000, 4000)
+        for method, delta in (('hl', 1.0), ('colam', 2.0))
+        for seed in range(2)
+    ]
+    R.plot(results, str(tmp_path / 'plot.png'))
+    assert osp.getsize(tmp_path / 'plot.png') > 0
+    (fig, ) = figures
+    small, big = fig.axes
+    assert small.get_title() == \
+        'small: under-fits its training set\n(hl training top-1 75–82 %)'
+    assert big.get_title() == \
+        'big: fits its training set\n(hl training top-1 100 %)'
+    for ax, sizes in ((small, ['1,000', '2,000']),
+                      (big, ['1,000', '2,000', '4,000'])):
+        assert ax.get_xscale() == 'log'
+        assert [t.get_text() for t in ax.get_xticklabels()] == sizes
+        assert not [t for t in ax.get_xticklabels(minor=True)
+                    if t.get_text()]
+    # The error bars: the paired differences' mean ± their standard error.
+    # Small, 1,000 images: +1.0, -0.5, +2.0 (mean 0.8333, std 1.2583);
+    # 2,000: 0, 0, +1.0 (mean 0.3333, std 0.5774).
+    (bars, ) = small.containers
+    line, _, (vertical, ) = bars
+    np.testing.assert_allclose(np.asarray(line.get_ydata(), float),
+                               [2.5 / 3, 1 / 3])
+    np.testing.assert_allclose(
+        [segment[:, 1] for segment in vertical.get_segments()],
+        [[2.5 / 3 - 1.2583057 / np.sqrt(3), 2.5 / 3 + 1.2583057 / np.sqrt(3)],
+         [1 / 3 - 0.5773503 / np.sqrt(3), 1 / 3 + 0.5773503 / np.sqrt(3)]],
+        atol=1e-6)
+    (legend, ) = fig.legends
+    assert legend.get_title().get_text() == (
+        'mean over seeds ± one standard error of the paired differences '
+        '(0 = hl)')
+    assert [t.get_text() for t in legend.get_texts()] == \
+        ['colam − hl, 2-3 seeds']  # 3 for small, 2 for big
+
+
+def test_help_shows_the_whole_description_and_the_defaults(capsys,
+                                                           monkeypatch):
+    monkeypatch.setenv('COLUMNS', '200')  # no default cut by a line break
+    tool = load_tool('analysis_tools/regime_study')
+    with pytest.raises(SystemExit):
+        tool.parse_args(['--help'])
+    shown = ' '.join(capsys.readouterr().out.split())
+    assert ' '.join(tool.__doc__.split()) in shown
+    for default in ("--sizes S [S ...] training-set sizes S (default: "
+                    "[1000, 2000, 4000])", "(default: 1000)",
+                    "(default: work_dirs/regime_study)",
+                    "(default: ['hl', 'ls', 'cskd', 'ols', 'pskd', "
+                    "'colam-paper', 'colam'])"):
+        assert default in shown
 
 
 def test_cells_put_seeds_outermost():

@@ -160,46 +160,94 @@ def paired_table(results: Sequence[Dict],
 
 FLOOR = -5.0  # pp: the lowest difference a regime-study panel shows
 
+#: A network fits its training set when the reference method's training
+#: top-1 (%) is at least this at every size.
+FITS_TRAINING_SET = 99.0
 
-def plot(rows: Sequence[Dict], path: str, reference: str = 'hl') -> None:
-    """One panel per network: test accuracy minus the reference's against
-    the training-set size, one line per method, with the std over seeds."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
 
-    networks = list(dict.fromkeys(r['network'] for r in rows))
-    methods = list(dict.fromkeys(r['method'] for r in rows))
-    fig, axes = plt.subplots(1, len(networks),
-                             figsize=(5.5 * len(networks), 4.2),
-                             squeeze=False)
-    for ax, network in zip(axes[0], networks):
+def regime_title(network: str, rows: Sequence[Dict],
+                 reference: str = 'hl') -> str:
+    """A panel title that says whether ``network`` fits its training set,
+    from the reference method's training accuracy in the summary ``rows``
+    (:func:`summarise`)."""
+    train = [r['train'] for r in rows
+             if r['network'] == network and r['method'] == reference]
+    if not train:
+        return network
+    regime = 'fits its training set' if min(train) >= FITS_TRAINING_SET \
+        else 'under-fits its training set'
+    low, high = f'{min(train):.0f}', f'{max(train):.0f}'
+    span = low if low == high else f'{low}–{high}'
+    return f'{network}: {regime}\n({reference} training top-1 {span} %)'
+
+
+def plot(results: Sequence[Dict], path: str, reference: str = 'hl') -> None:
+    """One panel per network, titled by its regime (:func:`regime_title`):
+    each method's test accuracy minus the reference's, paired by seed,
+    against the training-set size, with ± one standard error of the paired
+    differences (:func:`paired_differences`); one legend below the
+    panels."""
+    from matplotlib.ticker import NullLocator
+
+    from mmcolam.analysis.figures import new_figure
+
+    rows = summarise(results, reference)
+    networks = list(dict.fromkeys(r['network'] for r in results))
+    methods = [m for m in dict.fromkeys(r['method'] for r in results)
+               if m != reference]
+    differences = [d for m in methods
+                   for d in paired_differences(results, m, reference)]
+    labels = {}
+    for method in methods:
+        seeds = sorted({d['seeds'] for d in differences
+                        if d['method'] == method})
+        if seeds:
+            count = f'{seeds[0]}' if len(seeds) == 1 else \
+                f'{seeds[0]}-{seeds[-1]}'
+            labels[method] = f'{method} − {reference}, {count} seeds'
+    legend = {}
+    fig = new_figure(figsize=(5.5 * len(networks), 5.2),
+                     layout='constrained')
+    axes = fig.subplots(1, len(networks), squeeze=False)[0]
+    for ax, network in zip(axes, networks):
+        own = [d for d in differences if d['network'] == network]
         # A method far below the others (the paper's form collapses) would
-        # flatten every other line: the axis stops at FLOOR, the legend
-        # gives its lowest point.
-        low = min(r['test_delta'] - r['test_std'] for r in rows
-                  if r['network'] == network)
-        floor = max(low, FLOOR)
-        for method in methods:
-            own = sorted((r for r in rows if r['network'] == network
-                          and r['method'] == method),
-                         key=lambda r: r['size'])
-            if not own:
+        # flatten every other line: the axis stops at FLOOR, and a note in
+        # the panel gives its lowest point.
+        floor = max(min(d['mean'] - np.nan_to_num(d['sem']) for d in own),
+                    FLOOR)
+        off_scale = []
+        for index, method in enumerate(methods):
+            points = sorted((d for d in own if d['method'] == method),
+                            key=lambda d: d['size'])
+            if not points:
                 continue
-            lowest = min(r['test_delta'] for r in own)
-            label = method if lowest >= floor else \
-                f'{method} (off scale, down to {lowest:.1f})'
-            ax.errorbar([r['size'] for r in own],
-                        [r['test_delta'] for r in own],
-                        yerr=[r['test_std'] for r in own], marker='o',
-                        capsize=3, label=label)
+            # Each method a little to the side, so that bars do not hide
+            # each other; the colours leave C0 to the reference.
+            dodge = 1.025**(index - (len(methods) - 1) / 2)
+            legend[labels[method]] = ax.errorbar(
+                [d['size'] * dodge for d in points],
+                [d['mean'] for d in points],
+                yerr=[d['sem'] for d in points], marker='o', capsize=3,
+                color=f'C{index + 1}')
+            lowest = min(d['mean'] for d in points)
+            if lowest < floor:
+                off_scale.append(f'{method}: off scale, down to '
+                                 f'{lowest:.1f}')
+        if off_scale:
+            ax.text(0.02, 0.02, '\n'.join(off_scale), fontsize=8,
+                    transform=ax.transAxes, va='bottom')
+        sizes = sorted({d['size'] for d in own})
         ax.set_ylim(floor - 0.2, None)
         ax.axhline(0, color='black', linewidth=0.8)
         ax.set_xscale('log')
-        ax.set_title(network)
-        ax.set_xlabel('training images')
-        ax.set_ylabel(f'test top-1 minus {reference} (pp)')
-    axes[0][-1].legend(fontsize=8)
-    fig.tight_layout()
+        ax.set_xticks(sizes, [f'{s:,}' for s in sizes])
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_title(regime_title(network, rows, reference), fontsize=10)
+        ax.set_xlabel('training images (log scale)')
+        ax.set_ylabel(f'test top-1 minus {reference}, same seed (pp)')
+    fig.legend(list(legend.values()), list(legend), loc='outside lower center',
+               ncols=min(len(legend), 4), fontsize=9,
+               title='mean over seeds ± one standard error of the paired '
+               f'differences (0 = {reference})', title_fontsize=9)
     fig.savefig(path, dpi=100)
-    plt.close(fig)

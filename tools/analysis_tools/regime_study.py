@@ -13,7 +13,10 @@ trainings at once, one thread each. Results are appended to
 ``results.json`` as runs end, and a study started again skips the runs it
 finds there (``--report-only`` summarises them without training). Stopping
 the study (Ctrl-C or SIGTERM) stops its trainings too. Writes
-``regime_study.md`` and ``regime_study.png``.
+``regime_study.md`` (per cell: mean ± std over seeds; then the differences
+paired by seed ± their standard error) and ``regime_study.png`` (each
+method's test accuracy minus hard labels', paired by seed, ± one standard
+error, one panel per network).
 """
 import mmcolam  # noqa: F401  (first: filters upstream warnings)
 
@@ -46,21 +49,37 @@ def config_of(network, method):
     return found[0]
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter,
+                    argparse.RawDescriptionHelpFormatter):
+    """The module docstring as written, and every option's default."""
+
+
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=HelpFormatter)
     parser.add_argument('--networks', nargs='+',
-                        default=['smallconvnet', 'preact-resnet18-w8'])
+                        default=['smallconvnet', 'preact-resnet18-w8'],
+                        metavar='N', help='networks N of the configs')
     parser.add_argument('--sizes', type=int, nargs='+',
-                        default=[1000, 2000, 4000])
+                        default=[1000, 2000, 4000], metavar='S',
+                        help='training-set sizes S')
     parser.add_argument('--methods', nargs='+', default=[
-        'hl', 'ls', 'cskd', 'ols', 'pskd', 'colam-paper', 'colam'])
-    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--val-size', type=int, default=1000)
-    parser.add_argument('--jobs', type=int, default=2)
+        'hl', 'ls', 'cskd', 'ols', 'pskd', 'colam-paper', 'colam'],
+        metavar='M', help='methods M of the configs; differences are to hl')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2],
+                        metavar='SEED', help='seeds of every cell')
+    parser.add_argument('--val-size', type=int, default=1000, metavar='V',
+                        help='training images held out as the validation '
+                        'split')
+    parser.add_argument('--jobs', type=int, default=2, metavar='J',
+                        help='trainings at once, one thread each')
     parser.add_argument('--report-only', action='store_true',
                         help='train nothing: summarise the runs found')
-    parser.add_argument('--work-dir', default='work_dirs/regime_study')
+    parser.add_argument('--work-dir', default='work_dirs/regime_study',
+                        metavar='DIR', help='where the runs, results.json, '
+                        'the table and the plot go')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        metavar='K=V',
                         help='overrides applied to every config')
     args = parser.parse_args(argv)
     if args.jobs <= 0:
@@ -116,7 +135,9 @@ def main(argv=None):
                   'its standard error, and the seeds won:\n\n' + paired)
     with open(osp.join(args.work_dir, 'regime_study.md'), 'w') as f:
         f.write(table + '\n')
-    R.plot(rows, osp.join(args.work_dir, 'regime_study.png'))
+    R.plot(sorted(chosen, key=lambda r: (
+        args.networks.index(r['network']), args.methods.index(r['method']))),
+        osp.join(args.work_dir, 'regime_study.png'))
     print(table)
     print(f'written to {args.work_dir}/regime_study.{{md,png}}')
     return rows
