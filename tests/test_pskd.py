@@ -93,7 +93,9 @@ def test_first_epoch_uses_the_labels():
         samples(labels, [0, 1, 2, 3]))
     expected = -np_log_softmax(LOGITS)[np.arange(4), labels].mean()
     assert losses['loss'].item() == pytest.approx(expected, rel=1e-6)
-    assert losses['pskd_alpha'].item() == 0
+    # The true alpha_1 = 0.8 * 1 / 5, as the authors log it (no effect on
+    # the loss in the first epoch).
+    assert losses['pskd_alpha'].item() == pytest.approx(0.16)
 
 
 def test_alpha_grows_linearly_to_alpha_T():
@@ -104,6 +106,97 @@ def test_alpha_grows_linearly_to_alpha_T():
         head.set_epoch(epoch, 4)
         alphas.append(head.alpha)
     np.testing.assert_allclose(alphas, [0.2, 0.4, 0.6, 0.8])
+
+
+# ------------------------------------------- parity with the authors' code
+def authors_pskd(schedule, labels, logits, alpha_T, num_classes):
+    """The authors' main.py, re-derived in float64: a zero table; alpha_t =
+    alpha_T (epoch + 1) / epochs; in epoch 0 the batch's rows are first set
+    to the one-hot labels; target (1 - alpha_t) y + alpha_t table[idx]; loss
+    (-target * log_softmax).mean(0).sum(); after the step the batch's rows
+    become its softmax. Returns per-epoch losses, alphas and tables."""
+    table = np.zeros((len(labels), num_classes))
+    out = []
+    for epoch, batches in enumerate(schedule):
+        alpha = alpha_T * (epoch + 1) / len(schedule)
+        losses = []
+        for batch in batches:
+            one_hot = np.eye(num_classes)[labels[batch]]
+            if epoch == 0:
+                table[batch] = one_hot
+            target = (1 - alpha) * one_hot + alpha * table[batch]
+            log_p = np_log_softmax(logits[epoch][batch])
+            losses.append((-target * log_p).mean(0).sum())
+            table[batch] = np.exp(log_p)
+        out.append(dict(losses=losses, alpha=alpha, table=table.copy()))
+    return out
+
+
+def our_pskd(schedule, labels, logits, alpha_T, num_classes):
+    head = PSKDHead(num_classes, 4, alpha_T=alpha_T, table_dtype='float32')
+    head.reset_predictions(len(labels))
+    out = []
+    for epoch, batches in enumerate(schedule):
+        head.set_epoch(epoch, len(schedule))
+        losses, alphas = [], []
+        for batch in batches:
+            result = head._get_loss(
+                torch.tensor(logits[epoch][batch], dtype=torch.float32),
+                samples(labels[batch], batch))
+            losses.append(result['loss'].item())
+            alphas.append(result['pskd_alpha'].item())
+        out.append(dict(losses=losses, alphas=alphas,
+                        table=head.predictions.double().numpy()))
+    return out
+
+
+# 6 samples of 3 classes; fixed logits for each of 3 epochs.
+PARITY_LABELS = np.array([0, 1, 2, 0, 1, 2])
+PARITY_LOGITS = np.random.default_rng(7).normal(scale=2.0, size=(3, 6, 3))
+
+
+def test_three_epochs_match_the_authors_code():
+    """Every sample once an epoch (their loader): the same losses, logged
+    alpha_t (0.267 in the first epoch, 0.8 * 1 / 3) and tables."""
+    schedule = [[[4, 0], [2, 5], [1, 3]], [[3, 1], [0, 5], [2, 4]],
+                [[5, 4], [1, 0], [3, 2]]]
+    theirs = authors_pskd(schedule, PARITY_LABELS, PARITY_LOGITS, 0.8, 3)
+    ours = our_pskd(schedule, PARITY_LABELS, PARITY_LOGITS, 0.8, 3)
+    assert theirs[0]['alpha'] == pytest.approx(0.26667, abs=1e-5)
+    for epoch, (our, their) in enumerate(zip(ours, theirs)):
+        np.testing.assert_allclose(our['losses'], their['losses'],
+                                   rtol=1e-6)
+        np.testing.assert_allclose(our['alphas'], their['alpha'], rtol=1e-6)
+        np.testing.assert_allclose(our['table'], their['table'], rtol=1e-6,
+                                   atol=1e-7)
+    # The soft targets matter from the second epoch on: hard labels alone
+    # would give other losses.
+    hard = authors_pskd(schedule, PARITY_LABELS, PARITY_LOGITS, 0.0, 3)
+    assert abs(hard[1]['losses'][0] - theirs[1]['losses'][0]) > 0.05
+
+
+def test_unseen_sample_is_the_one_documented_difference():
+    """A loader that skips samples (drop_last): sample 5 is first seen in
+    epoch 2, where ours trains it on y and theirs on (1 - alpha_2) y, so its
+    batch's loss differs by exactly alpha_2 * CE(y) / batch size; sample 2,
+    skipped in epoch 2, reads its epoch-1 prediction in epoch 3 in both."""
+    schedule = [[[4, 0], [2, 1], [3]], [[3, 1], [0, 5], [4]],
+                [[5, 4], [1, 0], [3, 2]]]
+    theirs = authors_pskd(schedule, PARITY_LABELS, PARITY_LOGITS, 0.8, 3)
+    ours = our_pskd(schedule, PARITY_LABELS, PARITY_LOGITS, 0.8, 3)
+    alpha_2 = 0.8 * 2 / 3
+    cross_entropy = -np_log_softmax(PARITY_LOGITS[1][5])[PARITY_LABELS[5]]
+    expected = [list(their['losses']) for their in theirs]
+    expected[1][1] += alpha_2 * cross_entropy / 2
+    for epoch in range(3):
+        np.testing.assert_allclose(ours[epoch]['losses'], expected[epoch],
+                                   rtol=1e-6)
+        np.testing.assert_allclose(ours[epoch]['table'][:5],
+                                   theirs[epoch]['table'][:5], rtol=1e-6,
+                                   atol=1e-7)
+    assert np.isnan(ours[0]['table'][5]).all()
+    assert (theirs[0]['table'][5] == 0).all()
+    assert alpha_2 * cross_entropy / 2 > 0.1  # a visible difference
 
 
 # ------------------------------------------------------------ two ranks
@@ -235,7 +328,7 @@ def test_runner_trains_against_previous_epoch_predictions(tmp_path):
 
     previous = {}
     for it in record.epochs[1]:
-        assert it['alpha'] == 0.0
+        assert it['alpha'] == pytest.approx(0.4)  # 0.8 * 1 / 2, no effect
         expected = -np_log_softmax(it['logits'])[
             np.arange(len(it['labels'])), it['labels']].mean()
         assert it['loss'] == pytest.approx(expected, rel=1e-5)

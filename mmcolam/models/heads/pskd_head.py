@@ -2,15 +2,29 @@
 ICCV 2021).
 
 Paper: "Self-Knowledge Distillation with Progressive Refinement of Targets".
-We follow the authors' code (``lgcnsai/PS-KD-Pytorch``): their ``alpha_t =
-alpha_T * (epoch + 1) / end_epoch`` with a 0-based epoch (our ``t / T`` with a
-1-based one), ``alpha_T = 0.8`` by default (their setting for CIFAR-100 and
-ImageNet), one-hot targets in the first epoch and the loss
-``(-targets * log_softmax).mean(0).sum()``. The previous prediction is that
-of the training forward pass (augmented input, training mode). As in their
-code, after the loss of every iteration the batch's softmax outputs are
-gathered from all ranks and written to every rank's table, so all ranks hold
-the same table.
+We follow the authors' code (``lgcnsai/PS-KD-Pytorch``, ``main.py``): their
+``alpha_t = alpha_T * (epoch + 1) / end_epoch`` with a 0-based epoch (our
+``t / T`` with a 1-based one), the first epoch on the labels (their table
+holds the one-hot label there, so the target is ``y`` whatever ``alpha_t``),
+and the loss ``(-targets * log_softmax).mean(0).sum()``. The previous
+prediction is that of the training forward pass (augmented input, training
+mode). As in their code, after the loss of every iteration the batch's
+softmax outputs are gathered from all ranks and written to every rank's
+table, so all ranks hold the same table.
+
+``alpha_T``: what is known. 0.8 is the default of their ``main.py`` and the
+value in every training command of their README (one command template for
+CIFAR-100 and ImageNet alike). For ImageNet, a user in their GitHub issue #4
+quotes their supplementary material as suggesting 0.3 (found by a random
+search with ResNet-152 at batch 512); the authors' reply confirms that
+search and says Table 4 was trained at batch 256 with "the optimal
+alpha_T", without giving its value. The default here is 0.8.
+
+A sample with no earlier prediction (only possible when the loader skips
+samples, e.g. ``drop_last=True``; theirs, without ``drop_last`` and with
+``DistributedSampler``'s padding, never does) is trained on its label ``y``
+here; their zero-initialised table would give it ``(1 - alpha_t) y``, a
+target that does not sum to 1.
 
 The table stays on the CPU (it is not a buffer: not moved to the GPU, not
 broadcast by DDP) and :class:`PSKDHook` saves it in checkpoints, not in the
@@ -43,7 +57,9 @@ class PSKDHead(LinearClsHead):
     In epoch :math:`t` of :math:`T` (1-based) a sample :math:`x` of one-hot
     label :math:`y` is trained against :math:`(1 - \alpha_t) y + \alpha_t
     p_{t-1}(x)`, :math:`\alpha_t = \alpha_T t / T`, where :math:`p_{t-1}(x)`
-    is its softmax in epoch :math:`t - 1` (:math:`y` if not yet computed).
+    is its softmax in epoch :math:`t - 1` (:math:`y` in the first epoch and
+    if not yet computed). The logged ``pskd_alpha`` is :math:`\alpha_t`, as
+    the authors log it, also in the first epoch, where it has no effect.
     The softmax outputs live in an ``(N, C)`` CPU table indexed by the
     ``sample_idx`` metainfo (kept by ``PackInputs``), the same on all ranks.
     :class:`PSKDHook` is required for training: it allocates the table, sets
@@ -53,7 +69,8 @@ class PSKDHead(LinearClsHead):
         num_classes (int): Number of classes C.
         in_channels (int): Channels of the input feature.
         alpha_T (float): :math:`\alpha_T`, the weight of the previous
-            predictions in the last epoch, in [0, 1]. Defaults to 0.8.
+            predictions in the last epoch, in [0, 1]. Defaults to 0.8 (the
+            default of the authors' code; for ImageNet see above).
         table_dtype (str): ``'float16'`` or ``'float32'``, the table's type
             (ImageNet: 2.6 GB per process in float16). Defaults to 'float16'.
         loss (dict): Config of the loss; it receives the logits and the
@@ -148,8 +165,7 @@ class PSKDHead(LinearClsHead):
         losses = dict(
             loss=self.loss_module(
                 cls_score, target, avg_factor=cls_score.size(0), **kwargs),
-            pskd_alpha=cls_score.new_tensor(
-                0.0 if self.epoch == 0 else self.alpha))
+            pskd_alpha=cls_score.new_tensor(self.alpha))
         self.record(indices, cls_score.detach().float().softmax(dim=1))
         if self.cal_acc:
             losses.update(accuracy_items(cls_score, labels, self.topk))
