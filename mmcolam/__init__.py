@@ -10,7 +10,7 @@ from .version import __version__
 
 ignore_upstream_warnings()  # before MMEngine and MMCV load, if not yet loaded
 # Registers the components (after the filters: it loads MMPretrain).
-from . import datasets, engine, models  # noqa: E402,F401
+from . import datasets, engine, evaluation, models  # noqa: E402,F401
 from .model_zoo import register_model_zoo  # noqa: E402
 
 register_model_zoo()

@@ -1,0 +1,3 @@
+from .calibration import ExpectedCalibrationError, NegativeLogLikelihood
+
+__all__ = ['ExpectedCalibrationError', 'NegativeLogLikelihood']
