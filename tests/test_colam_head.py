@@ -22,9 +22,10 @@ def reference_loss(targets, temperature):
 
 
 def make_head(temperature=2.0, hard_label_weight=0.0, smoothing=None):
-    """A head in the paper's form (``smoothing=None``) unless given eps."""
-    head = COLAMHead(3, 4, temperature=temperature, smoothing=smoothing,
-                     hard_label_weight=hard_label_weight)
+    """A head in the paper's form unless given eps (the bounded form)."""
+    form = dict(target='paper', hard_label_weight=hard_label_weight) \
+        if smoothing is None else dict(smoothing=smoothing)
+    head = COLAMHead(3, 4, temperature=temperature, **form)
     head.set_soft_labels(torch.tensor(S, dtype=torch.float32))
     return head
 
@@ -56,7 +57,7 @@ def test_soft_label_loss_matches_numpy(temperature):
 
 def test_identity_table_is_plain_cross_entropy_at_t1():
     labels = np.array([0, 1, 2, 1])
-    head = COLAMHead(3, 4, temperature=1.0, smoothing=None)
+    head = COLAMHead(3, 4, temperature=1.0, target='paper')
     head.set_soft_labels(torch.eye(3))
     expected = torch.nn.functional.cross_entropy(
         torch.tensor(LOGITS, dtype=torch.float32), torch.tensor(labels))
@@ -111,7 +112,7 @@ def test_training_without_hook_or_file_fails_clearly():
 def test_fixed_soft_label_file(tmp_path):
     path = str(tmp_path / 'S.npy')
     np.save(path, S)
-    head = COLAMHead(3, 4, temperature=1.0, smoothing=None,
+    head = COLAMHead(3, 4, temperature=1.0, target='paper',
                      soft_label_file=path)
     np.testing.assert_allclose(head.soft_labels.numpy(), S, rtol=1e-6)
     labels = np.array([0, 1, 2, 1])
@@ -130,7 +131,7 @@ def test_soft_label_file_of_wrong_shape_is_rejected(tmp_path):
 
 
 def test_set_soft_labels_trains_against_the_table_and_checks_it():
-    head = COLAMHead(3, 4, temperature=1.0, smoothing=None)
+    head = COLAMHead(3, 4, temperature=1.0, target='paper')
     head.set_soft_labels(torch.tensor(S))
     np.testing.assert_allclose(head.soft_labels.numpy(), S, rtol=1e-6)
     labels = np.array([2, 0, 1, 1])
@@ -151,11 +152,15 @@ def test_set_soft_labels_trains_against_the_table_and_checks_it():
     (dict(temperature=-1.0), 'temperature=-1.0'),
     (dict(temperature=float('inf')), 'temperature=inf'),
     (dict(temperature=1e-40), 'temperature=1e-40'),
-    (dict(smoothing=None, hard_label_weight=1.5),
+    (dict(target='paper', hard_label_weight=1.5),
      r'hard_label_weight=1.5 .*\[0, 1\]'),
     (dict(smoothing=1.0),
      r'smoothing=1.0 must be a finite number in \(0, 1\)'),
-    (dict(smoothing=0.1, hard_label_weight=0.5), 'set smoothing=None'),
+    (dict(hard_label_weight=0.5),
+     r"hard_label_weight=0.5 applies to target='paper' only"),
+    (dict(target='Paper'),
+     r"target='Paper' is not supported: choose one of 'bounded', 'paper'"),
+    (dict(smoothing=None), r"smoothing=None selected .* use target='paper'"),
 ])
 def test_bad_options_are_rejected(kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):
@@ -213,8 +218,17 @@ def test_bounded_form_before_any_update_is_label_smoothing():
 
 
 def test_paper_switch_is_eq4_exactly():
-    """smoothing=None, hard_label_weight=0: -sum_j (y S)_j log softmax(z/T)."""
+    """target='paper', hard_label_weight=0: -sum_j (y S)_j log softmax(z/T)."""
     labels = np.array([2, 0, 1, 1])
     head = make_head(2.0, smoothing=None)
     assert loss_of(head, samples(labels)) == pytest.approx(
         reference_loss(S[labels], 2.0), rel=1e-6)
+
+
+@pytest.mark.parametrize('target, implied', [
+    ('bounded', dict(keep_true_class_top=True, label_temperature=2.0)),
+    ('paper', dict(keep_true_class_top=False, label_temperature=1.5)),
+])
+def test_the_form_sets_the_hooks_update_defaults(target, implied):
+    assert COLAMHead(3, 4, target=target,
+                     temperature=1.5).update_settings() == implied

@@ -90,9 +90,10 @@ def test_config_follows_conventions(name):
     if method in expected_heads:
         assert name.startswith('colam/') == is_colam
     if method == 'colam-paper':  # the paper's target, without the guard
-        assert head.smoothing is None and head.get('hard_label_weight',
+        assert head.target == 'paper' and head.get('hard_label_weight',
                                                    0) == 0
-        assert hooks[0].keep_true_class_top is False
+        # The hook takes what follows from the head: no guard, the head's T.
+        assert set(hooks[0]) <= {'type', 'interval', 'num_peers'}
     if is_colam:
         # The paper's recommendations (Section 5.3): T in [1, 2], K >= 5
         # (None: every sample of the class), a stage shorter than the run.

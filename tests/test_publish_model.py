@@ -197,11 +197,12 @@ def test_rewrite_keeps_mmcolam_when_the_model_needs_it():
 def test_rewrite_of_the_paper_form_builds_a_plain_head():
     tool = load_tool('model_converters/publish_model')
     assert tool.colam_head_args() == {
-        'temperature', 'smoothing', 'hard_label_weight', 'soft_label_file'}
+        'target', 'temperature', 'smoothing', 'hard_label_weight',
+        'soft_label_file'}
     cfg = Config.fromfile(osp.join(
         ROOT, 'configs', 'colam',
         'preact-resnet18-w8_1xb64-colam-paper_fashion-mnist.py'))
-    assert cfg.model.head.smoothing is None
+    assert cfg.model.head.target == 'paper'
     head = MODELS.build(tool.rewrite_config(cfg).model.head)
     assert type(head).__name__ == 'LinearClsHead'
 

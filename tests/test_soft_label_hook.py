@@ -132,15 +132,16 @@ class CheckOnlineUpdate(Hook):
         self.checked += 1
 
 
-@pytest.mark.parametrize('label_temperature, expected', [(3.0, 3.0),
-                                                         (None, 1.5)])
-def test_update_uses_the_label_temperature_else_the_heads(
-        tmp_path, label_temperature, expected):
+@pytest.mark.parametrize('label_temperature, target, expected', [
+    (3.0, 'bounded', 3.0), (3.0, 'paper', 3.0), (None, 'bounded', 2.0),
+    (None, 'paper', 1.5)])
+def test_update_uses_the_label_temperature_else_what_the_form_implies(
+        tmp_path, label_temperature, target, expected):
     recorder = RecordTrainingLogits()
     check = CheckOnlineUpdate(recorder, temperature=expected)
     cfg = colam_config(tmp_path, hook=dict(
         peer_mode='online', label_temperature=label_temperature))
-    cfg['model']['head']['temperature'] = 1.5
+    cfg['model']['head'].update(temperature=1.5, target=target)
     runner = build(cfg, [recorder, check])
     runner.train()
     assert check.checked == 2

@@ -8,7 +8,7 @@ model = dict(
     head=dict(
         type='COLAMHead',
         temperature=1.0,
-        smoothing=None,
+        target='paper',
         hard_label_weight=0.5,
         loss=dict(type='CrossEntropyLoss', use_soft=True)))
 custom_hooks = [

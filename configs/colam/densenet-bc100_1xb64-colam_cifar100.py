@@ -5,13 +5,7 @@ _base_ = ['../baselines/densenet-bc100_1xb64-hl_cifar100.py']
 model = dict(
     head=dict(
         type='COLAMHead',
+        target='paper',  # y @ S (the paper's Eq. 4), no guard
         temperature=2.0,
-        smoothing=None,  # the paper's target y @ S (Eq. 4)
-        loss=dict(type='CrossEntropyLoss', use_soft=True)))
-custom_hooks = [
-    dict(
-        type='SoftLabelHook',
-        interval=5,
-        keep_true_class_top=False,
-        label_temperature=None)
-]
+        loss=dict(use_soft=True)))
+custom_hooks = [dict(type='SoftLabelHook', interval=5)]

@@ -4,13 +4,7 @@ _base_ = ['../baselines/preact-resnet18-w8_1xb64-hl_fashion-mnist.py']
 model = dict(
     head=dict(
         type='COLAMHead',
+        target='paper',  # y @ S (the paper's Eq. 4), no guard
         temperature=2.0,
-        smoothing=None,
-        loss=dict(type='CrossEntropyLoss', use_soft=True)))
-custom_hooks = [
-    dict(
-        type='SoftLabelHook',
-        interval=5,
-        keep_true_class_top=False,
-        label_temperature=None)
-]
+        loss=dict(use_soft=True)))
+custom_hooks = [dict(type='SoftLabelHook', interval=5)]

@@ -6,14 +6,7 @@ _base_ = ['../baselines/resnet101_in1k-pre_1xb64-hl_flowers102.py']
 model = dict(
     head=dict(
         type='COLAMHead',
+        target='paper',  # y @ S (the paper's Eq. 4), no guard
         temperature=2.0,
-        smoothing=None,  # the paper's target y @ S (Eq. 4)
-        loss=dict(type='CrossEntropyLoss', use_soft=True)))
-custom_hooks = [
-    dict(
-        type='SoftLabelHook',
-        interval=5,
-        num_peers=None,
-        keep_true_class_top=False,
-        label_temperature=None)
-]
+        loss=dict(use_soft=True)))
+custom_hooks = [dict(type='SoftLabelHook', interval=5, num_peers=None)]

@@ -72,13 +72,16 @@ class SoftLabelHook(Hook):
             Defaults to 'logits'.
         only_correct (bool): Use only correctly classified peers.
             Defaults to False.
-        keep_true_class_top (bool): The guard: a class whose new soft label
-            would not give its own class the largest mass keeps its previous
-            row. False restores the paper's behaviour. Defaults to True.
+        keep_true_class_top (bool, optional): The guard: a class whose new
+            soft label would not give its own class the largest mass keeps
+            its previous row (False: the paper). Defaults to None: what the
+            head's ``target`` implies (``COLAMHead.update_settings``: on
+            for 'bounded', off for 'paper').
         momentum (float): ``S <- m * S + (1 - m) * S_new``, in [0, 1).
             Defaults to 0.0 (the paper).
-        label_temperature (float, optional): T of the update; None uses
-            the head's temperature (the paper). Defaults to 2.0.
+        label_temperature (float, optional): T of the update. Defaults to
+            None: what the head's ``target`` implies (2.0 for 'bounded', the
+            head's temperature for 'paper').
         online_window (int, optional): Epochs (iterations) summed before
             each update in online mode; None is one epoch's worth, at most
             ``interval``. Defaults to None.
@@ -97,9 +100,9 @@ class SoftLabelHook(Hook):
                  num_peers: Optional[int] = 100,
                  statistic: str = 'logits',
                  only_correct: bool = False,
-                 keep_true_class_top: bool = True,
+                 keep_true_class_top: Optional[bool] = None,
                  momentum: float = 0.0,
-                 label_temperature: Optional[float] = 2.0,
+                 label_temperature: Optional[float] = None,
                  online_window: Optional[int] = None,
                  peer_pipeline: Optional[Sequence[dict]] = None,
                  peer_batch_size: Optional[int] = None):
@@ -108,7 +111,8 @@ class SoftLabelHook(Hook):
         check_int('num_peers', num_peers, allow_none=True)
         check_choice('statistic', statistic, STATISTICS)
         check_bool('only_correct', only_correct)
-        check_bool('keep_true_class_top', keep_true_class_top)
+        if keep_true_class_top is not None:
+            check_bool('keep_true_class_top', keep_true_class_top)
         momentum = check_number('momentum', momentum, 0, 1, open_high=True,
                                 note='0 = the paper')
         if label_temperature is not None:
@@ -133,6 +137,11 @@ class SoftLabelHook(Hook):
         check_colam_head(head)
         head.soft_labels_managed = True
         self.head = head
+        implied = head.update_settings()
+        if self.keep_true_class_top is None:
+            self.keep_true_class_top = implied['keep_true_class_top']
+        if self.label_temperature is None:
+            self.label_temperature = implied['label_temperature']
         self.window = OnlineWindow(
             head,
             partial(PeerStatistics, head.num_classes, self.statistic,
@@ -147,6 +156,13 @@ class SoftLabelHook(Hook):
         self.by_epoch = isinstance(loop, EpochBasedTrainLoop)
         self.max_steps = loop.max_epochs if self.by_epoch else loop.max_iters
         check_interval(self.interval, self.max_steps, self.by_epoch)
+        rule = (f'softmax(mean peer logits / {self.label_temperature})'
+                if self.statistic == 'logits' else 'mean peer probabilities')
+        runner.logger.info(
+            f'SoftLabelHook: COLAMHead(target={self.head.target!r}, '
+            f'temperature={self.head.temperature}); every {self.interval} '
+            f'{"epochs" if self.by_epoch else "iterations"}, S[c] = {rule}, '
+            f'guard {"on" if self.keep_true_class_top else "off"}')
         self.window.plan(
             self.interval, self.max_steps, self.online_window
             or (1 if self.by_epoch else min(len(runner.train_dataloader),
@@ -219,8 +235,8 @@ class SoftLabelHook(Hook):
         stats.all_reduce()
         table = self.head.soft_labels  # updated in place: no second table
         table, report = soft_labels_from_statistics(
-            stats, table, self.label_temperature or self.head.temperature,
-            self.keep_true_class_top, self.momentum, out=table)
+            stats, table, self.label_temperature, self.keep_true_class_top,
+            self.momentum, out=table)
         dist.broadcast(table, src=0)  # bitwise identical on every rank
         # An epoch loop has counted its last iteration when after_train_epoch
         # runs; an iteration loop has not when after_train_iter does.

@@ -1,17 +1,5 @@
-"""COLAMHead: a linear head that trains against class-wise soft labels.
-
-COLAM: "COLAM: Co-Learning of Deep Neural Networks and Soft Labels via
-Alternating Minimization" (Li, Xiong, An, Xu, Dou, Neural Processing Letters
-2022). The loss is the paper's Eq. 4, with the default loss
-``-sum_j target_j log softmax_j(z / T)``. The paper's target is
-``a * y + (1 - a) * y @ S`` with ``a = 0`` (``smoothing=None``); our default
-(``smoothing=0.1``) is instead label smoothing whose ``eps`` goes where COLAM
-learns the class is confused, so a target is never softer than label
-smoothing's. The paper recommends a temperature of 1 to 2; our configs that
-reproduce its tables use 2 with ``smoothing=None``. A table that a COLAM run
-wrote to ``work_dir/soft_labels/`` can be trained against, fixed, as
-``soft_label_file``.
-"""
+"""COLAMHead: a linear head that trains against class-wise soft labels
+(COLAM, Li et al., Neural Processing Letters 2022, Eq. 4)."""
 from typing import List, Optional
 
 import torch
@@ -19,11 +7,15 @@ from mmpretrain.models.heads import LinearClsHead
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from mmcolam.argument_checks import check_number, check_temperature
+from mmcolam.argument_checks import (check_choice, check_number,
+                                     check_temperature)
 from mmcolam.soft_label_history import load_table
 from mmcolam.soft_labels import (PeerStatistics, check_soft_label_table,
                                  colam_targets)
 from .batch_labels import accuracy_items, batch_labels
+
+#: The forms of COLAMHead's training target.
+TARGETS = ('bounded', 'paper')
 
 
 @MODELS.register_module()
@@ -33,20 +25,27 @@ class COLAMHead(LinearClsHead):
     ``soft_labels`` (``S``, a ``(C, C)`` buffer, identity at start, saved in
     checkpoints) holds class c's soft label in row c; :class:`SoftLabelHook`
     refreshes it, or ``soft_label_file`` fixes it (training needs one of
-    them). ``loss`` compares ``cls_score / T`` with ``(1 - eps) * y + eps * y
-    @ O`` (default; ``O``: ``S`` with a zero diagonal, rows renormalised) or
-    the paper's ``a * y + (1 - a) * y @ S`` (``smoothing=None``), ``y`` the
-    one-hot label or Mixup/CutMix score. Prediction is the plain softmax.
+    them). ``loss`` compares ``cls_score / T`` with the target of ``target``,
+    ``y`` being the one-hot label or Mixup/CutMix score:
+
+    - ``'bounded'``: ``(1 - eps) * y + eps * y @ O`` (``O``: ``S`` with a
+      zero diagonal, rows renormalised), never softer than label smoothing;
+    - ``'paper'``: ``a * y + (1 - a) * y @ S`` (the paper's Eq. 4 with
+      ``a = 0``).
+
+    Prediction is the plain softmax.
 
     Args:
         num_classes (int): Number of classes C.
         in_channels (int): Channels of the input feature.
-        temperature (float): T of paper Eq. 4, also the hook's update's unless
-            it sets ``label_temperature``. Defaults to 1.0.
-        smoothing (float, optional): eps of the bounded form, in (0, 1);
-            None selects the paper's form. Defaults to 0.1.
-        hard_label_weight (float): a of the paper's form, in [0, 1], used only
-            with ``smoothing=None``. Defaults to 0.0 (the paper).
+        target (str): ``'bounded'`` or ``'paper'``; it also sets the
+            defaults of the hook's update (:meth:`update_settings`).
+            Defaults to 'bounded'.
+        temperature (float): T of paper Eq. 4. Defaults to 1.0.
+        smoothing (float): eps of the bounded form, in (0, 1).
+            Defaults to 0.1.
+        hard_label_weight (float): a of the paper's form, in [0, 1].
+            Defaults to 0.0 (the paper).
         soft_label_file (str, optional): A fixed ``.npy`` ``(C, C)`` table to
             train against instead of the hook's. Defaults to None.
         loss (dict): Config of the loss, given ``cls_score / T`` and ``(N, C)``
@@ -58,27 +57,32 @@ class COLAMHead(LinearClsHead):
     def __init__(self,
                  num_classes: int,
                  in_channels: int,
+                 target: str = 'bounded',
                  temperature: float = 1.0,
-                 smoothing: Optional[float] = 0.1,
+                 smoothing: float = 0.1,
                  hard_label_weight: float = 0.0,
                  soft_label_file: Optional[str] = None,
                  loss: dict = dict(
                      type='CrossEntropyLoss', use_soft=True, loss_weight=1.0),
                  **kwargs):
         super().__init__(num_classes, in_channels, loss=loss, **kwargs)
+        self.target = check_choice('target', target, TARGETS)
         self.temperature = check_temperature('temperature', temperature)
+        if smoothing is None:
+            raise ValueError(
+                "smoothing=None selected the paper's form before mmcolam "
+                "0.5: use target='paper'")
+        smoothing = check_number('smoothing', smoothing, 0, 1,
+                                 open_low=True, open_high=True)
         self.hard_label_weight = check_number(
             'hard_label_weight', hard_label_weight, 0, 1, note='0 = the paper')
-        if smoothing is not None:
-            smoothing = check_number(
-                'smoothing', smoothing, 0, 1, open_low=True, open_high=True,
-                note="or None for the paper's form")
-            if hard_label_weight:
-                raise ValueError(
-                    f'hard_label_weight={hard_label_weight!r} applies to the '
-                    f'paper\'s form only, but smoothing={smoothing!r}: set '
-                    'smoothing=None to use hard_label_weight')
-        self.smoothing = smoothing
+        if target == 'bounded' and hard_label_weight:
+            raise ValueError(
+                f'hard_label_weight={hard_label_weight!r} applies to '
+                "target='paper' only, but target='bounded': set "
+                "target='paper' to use it")
+        #: eps of the bounded form; None for the paper's.
+        self.smoothing = smoothing if target == 'bounded' else None
         self.register_buffer('soft_labels', torch.eye(num_classes))
         self.soft_label_file = soft_label_file
         # Whether something sets ``soft_labels``: a SoftLabelHook,
@@ -105,6 +109,17 @@ class COLAMHead(LinearClsHead):
         check_soft_label_table(table, source)
         self.soft_labels.copy_(table)
         self.soft_labels_managed = True
+
+    def update_settings(self) -> dict:
+        """What the form of the target implies for :class:`SoftLabelHook`'s
+        update, where the hook leaves it unset: the guard
+        (``keep_true_class_top``) and the update's temperature
+        (``label_temperature``). ``'bounded'``: the guard on and T 2 (chosen
+        on validation data); ``'paper'``: no guard and this head's T."""
+        if self.target == 'paper':
+            return dict(keep_true_class_top=False,
+                        label_temperature=self.temperature)
+        return dict(keep_true_class_top=True, label_temperature=2.0)
 
     def soft_targets(self, labels: torch.Tensor) -> torch.Tensor:
         """Targets for hard labels ``(N,)`` or label scores ``(N, C)``
