@@ -203,6 +203,9 @@ def test_in_place_block_update_matches_numpy():
     num_classes = 37
     logits = rng.normal(size=(300, num_classes)) * 3
     labels = rng.integers(0, num_classes - 1, 300)  # the last class: none
+    # Even classes' peers score their own class higher: their rows pass the
+    # guard and are blended; odd classes' rows are (mostly) kept.
+    logits[np.arange(300), labels] += 6.0 * (labels % 2 == 0)
     previous = rng.dirichlet(np.ones(num_classes), num_classes)
     stats = PeerStatistics(num_classes)
     stats.update(torch.tensor(logits), torch.tensor(labels))
@@ -211,12 +214,16 @@ def test_in_place_block_update_matches_numpy():
                                               momentum=0.3, out=table)
     assert out is table
     expected = previous.copy()
+    updated = 0
     for c in range(num_classes - 1):
         row = np_softmax(logits[labels == c].mean(axis=0) / 2)
         if row.argmax() == c:
             expected[c] = 0.3 * previous[c] + 0.7 * row
+            updated += 1
         else:
             assert report['true_class_not_top'][c]
+    # Both branches are taken, many times each.
+    assert updated >= 10 and report['true_class_not_top'].sum() >= 10
     assert report['no_peers'].tolist() == [False] * 36 + [True]
     np.testing.assert_allclose(table.numpy(), expected, rtol=1e-5,
                                atol=1e-7)
@@ -292,3 +299,19 @@ def test_targets_equal_the_dense_product(form, labels_from):
     np.testing.assert_allclose(targets.numpy(), expected, rtol=2e-6,
                                atol=1e-9)
     np.testing.assert_allclose(targets.sum(1).numpy(), 1, rtol=1e-6)
+
+
+def test_guard_asks_for_the_top_class_not_for_half_the_mass():
+    """A row whose own class is on top with less than half the mass
+    ([0.4, 0.3, 0.3]) is taken; one whose own class is not on top is not."""
+    own_top = np.log([0.4, 0.3, 0.3])  # softmax of these logits at T 1
+    not_top = np.log([0.45, 0.3, 0.25])
+    stats = PeerStatistics(3)
+    stats.update(torch.tensor(np.stack([own_top, not_top, own_top[::-1]])),
+                 torch.tensor([0, 1, 2]))
+    previous = torch.eye(3, dtype=torch.float64)
+    table, report = soft_labels_from_statistics(stats, previous, 1.0)
+    assert report['true_class_not_top'].tolist() == [False, True, False]
+    np.testing.assert_allclose(table[0].numpy(), [0.4, 0.3, 0.3])
+    np.testing.assert_allclose(table[2].numpy(), [0.3, 0.3, 0.4])
+    np.testing.assert_array_equal(table[1].numpy(), [0, 1, 0])
