@@ -36,16 +36,16 @@ def test_summary_against_hand_computation():
     results = [
         dict(method='hl', accuracy=90.0, train_seconds=100.0,
              train_accuracy=99.0, val_accuracy=80.0,
-             update_seconds=0.0, heatmap_seconds=0.0),
+             update_seconds=0.0, heatmap_seconds=0.0, ece=5.0, nll=0.30),
         dict(method='hl', accuracy=92.0, train_seconds=110.0,
              train_accuracy=100.0, val_accuracy=82.0,
-             update_seconds=0.0, heatmap_seconds=0.0),
+             update_seconds=0.0, heatmap_seconds=0.0, ece=7.0, nll=0.34),
         dict(method='colam', accuracy=93.0, train_seconds=104.0,
              train_accuracy=98.0, val_accuracy=85.0,
              update_seconds=2.0, heatmap_seconds=1.0),
         dict(method='colam', accuracy=94.0, train_seconds=106.0,
              train_accuracy=97.0, val_accuracy=86.0,
-             update_seconds=4.0, heatmap_seconds=0.5),
+             update_seconds=4.0, heatmap_seconds=0.5, ece=2.0, nll=0.2),
     ]
     hl, colam = summarise(results, ['hl', 'colam'])
     assert hl['acc_mean'] == 91.0 and hl['time_ratio'] == 1.0
@@ -57,9 +57,16 @@ def test_summary_against_hand_computation():
     assert hl['train_acc_mean'] == 99.5 and colam['acc_min'] == 93.0
     assert colam['val_mean'] == 85.5 and colam['val_delta'] == 4.5
     assert colam['val_std'] == pytest.approx(np.sqrt(0.5))
+    assert hl['ece'] == 6.0 and hl['ece_std'] == pytest.approx(np.sqrt(2))
+    assert hl['nll'] == pytest.approx(0.32)
+    assert hl['nll_std'] == pytest.approx(np.sqrt(0.0008))
+    # One colam run has no ECE and NLL (saved before they were measured):
+    # none is shown rather than the other run's.
+    assert colam['ece'] is None and colam['nll'] is None
     table = markdown_table([hl, colam], 'hl')
     assert '| colam | 2 | 97.50 | 85.50 ± 0.71 | +4.50 | 93.50 ± 0.71 | ' \
-        '+2.50 | 93.00 |' in table
+        '+2.50 | 93.00 | – | – |' in table
+    assert '| +0.00 | 90.00 | 6.00 ± 1.41 | 0.320 ± 0.028 | 105.0 |' in table
     assert '| 1.000 | - | - |' in table  # hl: no updates, no heatmaps
     assert '| 2.94 | 0.74 |' in table
 
@@ -85,6 +92,10 @@ def test_end_to_end_on_fake_fashion_mnist(tmp_path, capsys):
     assert osp.getsize(osp.join(work_dir, 'benchmark.png')) > 0
     out = capsys.readouterr().out
     assert '[4/4] colam seed 1: train ' in out and '| hl | 2 |' in out
+    # Test ECE (%) and NLL, whatever the configs' test evaluators.
+    for r in saved['results']:
+        assert 0 < r['ece'] < 100 and 0 < r['nll'] < 10
+    assert 'test ECE (%) | test NLL |' in out
 
 
 def test_validation_split_is_held_out_of_training(tmp_path):

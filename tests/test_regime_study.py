@@ -18,18 +18,20 @@ from mmcolam.analysis import figures as figures_module
 from mmcolam.analysis import regime_study as R
 
 
-def result(network, size, method, seed, train, val, test):
+def result(network, size, method, seed, train, val, test, **calibration):
     return dict(network=network, size=size, method=method, seed=seed,
                 train_accuracy=train, val_accuracy=val, accuracy=test,
-                train_seconds=10.0)
+                train_seconds=10.0, **calibration)
 
 
 def test_summary_against_hand_computation():
     results = [
         result('net', 1000, 'hl', 0, 100.0, 80.0, 81.0),
         result('net', 1000, 'hl', 1, 100.0, 82.0, 83.0),
-        result('net', 1000, 'colam', 0, 99.0, 83.0, 84.0),
-        result('net', 1000, 'colam', 1, 97.0, 85.0, 86.0),
+        result('net', 1000, 'colam', 0, 99.0, 83.0, 84.0, ece=3.0,
+               nll=0.5),
+        result('net', 1000, 'colam', 1, 97.0, 85.0, 86.0, ece=4.0,
+               nll=0.6),
         result('net', 2000, 'hl', 0, 100.0, 90.0, 90.0),
     ]
     rows = {(r['size'], r['method']): r for r in R.summarise(results)}
@@ -42,7 +44,25 @@ def test_summary_against_hand_computation():
     assert rows[(2000, 'hl')]['test_delta'] == 0.0
     table = R.markdown_table(list(rows.values()))
     assert '| net | 1000 | colam | 2 | 98.00 | 84.00 ± 1.41 | +3.00 | ' \
-        '85.00 ± 1.41 | +3.00 | 84.00 |' in table
+        '85.00 ± 1.41 | +3.00 | 84.00 | 3.50 ± 0.71 | 0.550 ± 0.071 | ' \
+        '10.0 |' in table
+    # hl's runs lack ECE and NLL (saved before they were measured).
+    assert rows[(1000, 'hl')]['ece'] is None
+    assert '| 82.00 ± 1.41 | +0.00 | 81.00 | – | – | 10.0 |' in table
+
+
+def test_committed_runs_without_calibration_show_dashes():
+    """docs/results' runs predate the ECE and NLL: the report shows –."""
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    with open(osp.join(root, 'docs', 'results',
+                       'regime_study_test_set_runs.json')) as f:
+        runs = json.load(f)
+    assert not any('ece' in r or 'nll' in r for r in runs)
+    rows = R.summarise(runs)
+    assert all(r['ece'] is None and r['nll'] is None for r in rows)
+    lines = R.markdown_table(rows).splitlines()
+    assert len(lines) == 2 + len(rows)
+    assert all(line.split(' | ')[-3:-1] == ['–', '–'] for line in lines[2:])
 
 
 def test_differences_pair_the_seeds_both_ran():

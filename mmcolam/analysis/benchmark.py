@@ -5,8 +5,9 @@ runs and the arithmetic behind ``tools/analysis_tools/benchmark.py`` and
 Every run trains through MMEngine's Runner, then is evaluated, through the
 test pipeline, on its training images, on a validation split held out from
 the training set (:func:`mmcolam.datasets.class_balanced_split`) and on the
-test set. Settings are chosen on validation accuracy; test accuracy is
-reported for what was chosen.
+test set. Settings are chosen on validation accuracy; test accuracy, with
+the test expected calibration error (15 bins) and negative log-likelihood,
+is reported for what was chosen.
 """
 import os.path as osp
 import re
@@ -21,6 +22,13 @@ from mmpretrain.registry import DATASETS
 from mmcolam.analysis.runs import EpochProgress
 from mmcolam.datasets import class_balanced_split
 from mmcolam.upstream_noise import quiet_upstream_logs
+
+#: What every run reports on the test set, whatever its config's evaluator.
+TEST_EVALUATOR = [
+    dict(type='Accuracy', topk=(1, )),
+    dict(type='ExpectedCalibrationError', num_bins=15),
+    dict(type='NegativeLogLikelihood'),
+]
 
 
 def method_name(config: str) -> str:
@@ -77,9 +85,10 @@ def run_once(method: str,
 
     Returns:
         dict: ``method``, ``seed``, ``train_accuracy``, ``val_accuracy``
-        (None without a validation split), ``accuracy`` (test),
-        ``train_seconds`` and the soft-label updates' ``update_seconds`` and
-        ``heatmap_seconds`` inside the run.
+        (None without a validation split), ``accuracy``, ``ece`` (%) and
+        ``nll`` on the test set, ``train_seconds`` and the soft-label
+        updates' ``update_seconds`` and ``heatmap_seconds`` inside the
+        run.
     """
     cfg = Config.fromfile(config)
     cfg.work_dir = osp.join(work_dir, method, f'seed_{seed}')
@@ -91,6 +100,7 @@ def run_once(method: str,
                                         save_last=True)
     # Time training alone: the evaluations run once, afterwards.
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+    cfg.test_evaluator = TEST_EVALUATOR
     if epochs:
         cfg.train_cfg.max_epochs = epochs
     if overrides:
@@ -111,14 +121,15 @@ def run_once(method: str,
     if val_idx is not None and len(val_idx):
         val_accuracy = evaluate(runner, dict(
             train_set, indices=val_idx.tolist(), pipeline=test_pipeline))
+    train_accuracy = evaluate(runner, dict(train_set,
+                                           pipeline=test_pipeline))
+    test = runner.test()
     # The soft-label updates' own time and their heatmaps' CPU time,
     # measured inside this very run.
     return dict(
-        method=method, seed=seed,
-        train_accuracy=evaluate(runner, dict(train_set,
-                                             pipeline=test_pipeline)),
-        val_accuracy=val_accuracy,
-        accuracy=runner.test()['accuracy/top1'],
+        method=method, seed=seed, train_accuracy=train_accuracy,
+        val_accuracy=val_accuracy, accuracy=test['accuracy/top1'],
+        ece=test['calibration/ece'], nll=test['calibration/nll'],
         train_seconds=train_seconds,
         update_seconds=logged_total(runner, 'soft_labels/update_seconds'),
         heatmap_seconds=logged_total(runner,
@@ -139,10 +150,25 @@ def mean_std(values):
     return values.mean(), values.std(ddof=1) if len(values) > 1 else 0.0
 
 
+def optional_mean_std(runs, key):
+    """:func:`mean_std` of ``key`` over ``runs``, or (None, None) where a
+    run lacks it (runs saved before it was measured)."""
+    values = [r.get(key) for r in runs]
+    if any(v is None for v in values):
+        return None, None
+    return mean_std(values)
+
+
+def format_mean_std(mean, std, digits: int = 2) -> str:
+    """``mean ± std``, or ``–`` where ``mean`` is None."""
+    return '–' if mean is None else f'{mean:.{digits}f} ± {std:.{digits}f}'
+
+
 def summarise(results, methods):
     """Per method: train/validation/test accuracy (mean, std), the test and
     validation differences and the time ratio to the reference (the first
-    method)."""
+    method), the test ECE and NLL (mean, std; None for runs without
+    them)."""
     rows = []
     reference = methods[0]
     ref = [r for r in results if r['method'] == reference]
@@ -163,6 +189,8 @@ def summarise(results, methods):
             seconds=seconds, time_ratio=seconds / ref_time,
             update_overhead=update / (seconds - update),
             heatmap_overhead=heatmap / (seconds - update))
+        for key in ('ece', 'nll'):
+            row[key], row[f'{key}_std'] = optional_mean_std(runs, key)
         if runs[0]['val_accuracy'] is not None:
             val_mean, val_std = mean_std([r['val_accuracy'] for r in runs])
             row.update(val_mean=val_mean, val_std=val_std,
@@ -177,11 +205,12 @@ def markdown_table(rows, reference):
         else ''
     lines = [
         f'| method | runs | train top-1 (%) | {val_head}test top-1 (%) | '
-        f'test vs {reference} (pp) | worst test (%) | train time (s) | '
+        f'test vs {reference} (pp) | worst test (%) | test ECE (%) | '
+        'test NLL | train time (s) | '
         f'time / {reference} | soft-label updates (% of the rest of '
         'training) | heatmaps, background CPU (% of the rest of training) |',
         '|---|---|---|' + ('---|---|' if has_val else '') +
-        '---|---|---|---|---|---|---|',
+        '---|---|---|---|---|---|---|---|---|',
     ]
     for r in rows:
         shares = [
@@ -193,7 +222,10 @@ def markdown_table(rows, reference):
         lines.append(
             f"| {r['method']} | {r['runs']} | {r['train_acc_mean']:.2f} | "
             f"{val}{r['acc_mean']:.2f} ± {r['acc_std']:.2f} | "
-            f"{r['delta']:+.2f} | {r['acc_min']:.2f} | {r['seconds']:.1f} | "
+            f"{r['delta']:+.2f} | {r['acc_min']:.2f} | "
+            f"{format_mean_std(r['ece'], r['ece_std'])} | "
+            f"{format_mean_std(r['nll'], r['nll_std'], 3)} | "
+            f"{r['seconds']:.1f} | "
             f"{r['time_ratio']:.3f} | {shares[0]} | {shares[1]} |")
     return '\n'.join(lines)
 

@@ -1,14 +1,15 @@
 """The regime study: where do soft labels help? Methods x networks x
 training-set sizes x seeds on Fashion-MNIST, each run by
 :func:`mmcolam.analysis.benchmark.run_once`, summarised per cell with
-training, validation and test accuracy."""
+training, validation and test accuracy, test ECE and NLL."""
 import itertools
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from mmcolam.analysis.benchmark import mean_std, run_once
+from mmcolam.analysis.benchmark import (format_mean_std, mean_std,
+                                        optional_mean_std, run_once)
 
 
 def cells(networks: Sequence[str], sizes: Sequence[int],
@@ -47,7 +48,8 @@ def summarise(results: Sequence[Dict], reference: str = 'hl') -> List[Dict]:
     test accuracy over seeds, the worst test accuracy, and the test and
     validation differences to ``reference`` of the same network and size,
     averaged over the seeds both ran (so that cells with fewer seeds compare
-    with the same runs of the reference).
+    with the same runs of the reference); the test ECE and NLL (mean, std;
+    None where a run lacks them: runs saved before they were measured).
     """
     groups = {}
     for r in results:
@@ -64,6 +66,8 @@ def summarise(results: Sequence[Dict], reference: str = 'hl') -> List[Dict]:
                                                  for r in runs])
         row['val'], row['val_std'] = mean_std([r['val_accuracy']
                                                for r in runs])
+        for key in ('ece', 'nll'):
+            row[key], row[f'{key}_std'] = optional_mean_std(runs, key)
         reference_runs = {
             r['seed']: r
             for r in groups.get((network, size, reference), [])
@@ -82,8 +86,9 @@ def markdown_table(rows: Sequence[Dict], reference: str = 'hl') -> str:
     lines = [
         f'| network | train images | method | runs | train top-1 (%) | '
         f'val top-1 (%) | val vs {reference} (pp) | test top-1 (%) | '
-        f'test vs {reference} (pp) | worst test (%) | train time (s) |',
-        '|---|---|---|---|---|---|---|---|---|---|---|'
+        f'test vs {reference} (pp) | worst test (%) | test ECE (%) | '
+        'test NLL | train time (s) |',
+        '|---|---|---|---|---|---|---|---|---|---|---|---|---|'
     ]
     for r in rows:
         lines.append(
@@ -91,6 +96,8 @@ def markdown_table(rows: Sequence[Dict], reference: str = 'hl') -> str:
             f"| {r['train']:.2f} | {r['val']:.2f} ± {r['val_std']:.2f} | "
             f"{r['val_delta']:+.2f} | {r['test']:.2f} ± {r['test_std']:.2f} "
             f"| {r['test_delta']:+.2f} | {r['test_min']:.2f} | "
+            f"{format_mean_std(r['ece'], r['ece_std'])} | "
+            f"{format_mean_std(r['nll'], r['nll_std'], 3)} | "
             f"{r['seconds']:.1f} |")
     return '\n'.join(lines)
 

@@ -21,8 +21,10 @@ trained teacher, see tools/label_refinery.sh). A method's name is the part
 of its config name between the batch and the data set
 (``..._1xb128-colam_...``).
 Writes ``benchmark.md``, ``benchmark.json`` and ``benchmark.png`` to the work
-dir and prints the table. Besides the wall-time ratio to the reference (noisy
-on a shared machine), it reports the time SoftLabelHook's updates took inside
+dir and prints the table, with each method's test expected calibration
+error (15 bins of the top-1 confidence) and negative log-likelihood.
+Besides the wall-time ratio to the reference (noisy on a shared machine),
+it reports the time SoftLabelHook's updates took inside
 each run, and the CPU time of the heatmaps it drew in a background thread,
 each as a share of the rest of that run's training.
 """
@@ -124,7 +126,8 @@ def main(argv=None):
             val = result['val_accuracy']
             print(f"{prefix}: train {result['train_accuracy']:.2f}%, " +
                   (f'val {val:.2f}%, ' if val is not None else '') +
-                  f"test {result['accuracy']:.2f}%, "
+                  f"test {result['accuracy']:.2f}% (ECE "
+                  f"{result['ece']:.2f}%, NLL {result['nll']:.3f}), "
                   f"{result['train_seconds']:.1f} s", flush=True)
             results.append(result)
     rows = summarise(results, names)

@@ -13,7 +13,8 @@ trainings at once, one thread each. Results are appended to
 ``results.json`` as runs end, and a study started again skips the runs it
 finds there (``--report-only`` summarises them without training). Stopping
 the study (Ctrl-C or SIGTERM) stops its trainings too. Writes
-``regime_study.md`` (per cell: mean ± std over seeds; then the differences
+``regime_study.md`` (per cell: mean ± std over seeds, with the test ECE
+and NLL, "–" for runs saved before they were measured; then the differences
 paired by seed ± their standard error) and ``regime_study.png`` (each
 method's test accuracy minus hard labels', paired by seed, ± one standard
 error, one panel per network).
