@@ -16,6 +16,8 @@ from mmengine import dist
 from mmcolam.argument_checks import check_choice
 
 STATISTICS = ('logits', 'probs')
+#: What a class with no peers gets at an update: its previous row, or 1/C.
+EMPTY_ROWS = ('keep', 'uniform')
 
 
 class PeerStatistics:
@@ -138,14 +140,20 @@ def row_blocks(num_rows: int, blocks: int = 16):
             for i in range(0, num_rows, step)]
 
 
-def check_soft_label_table(table: torch.Tensor, source: str) -> None:
+def check_soft_label_table(table: torch.Tensor,
+                           source: str,
+                           allow_zero_rows: bool = False) -> None:
     """Raise ``ValueError`` naming ``source`` and the rows of the ``(C, C)``
     ``table`` that are not soft labels: every entry finite and >= 0, every
-    row summing to 1 (within 1e-4)."""
+    row summing to 1 (within 1e-4), or, with ``allow_zero_rows`` (a table
+    that starts at zeros, as OLS's), all zero."""
     table = table.detach().double()
+    sums = table.sum(dim=1)
+    sums_ok = torch.isclose(sums, torch.ones_like(sums), rtol=0, atol=1e-4)
+    if allow_zero_rows:
+        sums_ok |= (table == 0).all(dim=1)
     bad = ~torch.isfinite(table).all(dim=1) | (table < 0).any(dim=1) | \
-        ~torch.isclose(table.sum(dim=1), torch.ones_like(table[:, 0]),
-                       rtol=0, atol=1e-4)
+        ~sums_ok
     rows = torch.nonzero(bad).flatten().tolist()
     if rows:
         listed = f'{rows[:10]}' if len(rows) <= 10 else \
@@ -162,13 +170,16 @@ def soft_labels_from_statistics(stats: PeerStatistics,
                                 temperature: float = 1.0,
                                 keep_true_class_top: bool = True,
                                 momentum: float = 0.0,
-                                out: Optional[torch.Tensor] = None) -> tuple:
+                                out: Optional[torch.Tensor] = None,
+                                empty_rows: str = 'keep') -> tuple:
     """Turn class statistics into a new soft-label table.
 
     Row c becomes ``softmax(mean_c / T)`` for ``statistic='logits'`` (paper
     Eq. 6 and Alg. 1 line 14) or the normalised mean probability for
-    ``statistic='probs'``. A row keeps its previous value when its class had
-    no peers, when a peer output or the new row is not finite, or (with
+    ``statistic='probs'``. A class with no peers keeps its previous row
+    (``empty_rows='keep'``) or gets the uniform row ``1/C`` (``'uniform'``,
+    as OLS). A row keeps its previous value when a peer output or the new
+    row is not finite, or (with
     ``keep_true_class_top``) when the new row would not give its own class
     the largest mass. Rows that change are then blended as
     ``momentum * previous + (1 - momentum) * new``.
@@ -186,20 +197,27 @@ def soft_labels_from_statistics(stats: PeerStatistics,
             Defaults to 0.0 (the paper).
         out (Tensor, optional): ``(C, C)`` tensor to write the new table to.
             Defaults to None: a new tensor like ``previous``.
+        empty_rows (str): What a class with no peers gets, ``'keep'`` (its
+            previous row) or ``'uniform'``. Defaults to 'keep'.
 
     Returns:
         tuple[Tensor, dict]: the new ``(C, C)`` table (``out``) and a dict of
         boolean ``(C,)`` masks of the rows kept: ``no_peers`` (none drawn, or
-        with ``only_correct`` none classified correctly), ``nonfinite`` (a
-        peer output or the new row is NaN or inf) and
-        ``true_class_not_top``.
+        with ``only_correct`` none classified correctly; with
+        ``empty_rows='uniform'`` these are under ``uniform`` instead, and
+        not kept), ``nonfinite`` (a peer output or the new row is NaN or
+        inf) and ``true_class_not_top``.
     """
+    check_choice('empty_rows', empty_rows, EMPTY_ROWS)
     if out is None:
         out = torch.empty_like(previous)
     num_classes = stats.num_classes
     device = stats.table.device
+    names = ('no_peers', 'nonfinite', 'true_class_not_top')
+    if empty_rows == 'uniform':
+        names = ('uniform', ) + names[1:]
     report = {name: torch.zeros(num_classes, dtype=torch.bool, device=device)
-              for name in ('no_peers', 'nonfinite', 'true_class_not_top')}
+              for name in names}
     for rows_slice in row_blocks(num_classes):
         counts = stats.counts[rows_slice]
         any_nonfinite = stats.nonfinite_counts[rows_slice] > 0
@@ -218,11 +236,16 @@ def soft_labels_from_statistics(stats: PeerStatistics,
         own = torch.arange(rows_slice.start, rows_slice.stop, device=device)
         own_mass = rows[torch.arange(len(rows), device=device), own]
         not_top = ~no_peers & ~nonfinite & (own_mass < rows.max(dim=1).values)
-        keep = no_peers | nonfinite
+        if empty_rows == 'uniform':
+            rows[no_peers] = 1 / num_classes
+            report['uniform'][rows_slice] = no_peers
+            keep = nonfinite.clone()
+        else:
+            report['no_peers'][rows_slice] = no_peers
+            keep = no_peers | nonfinite
         if keep_true_class_top:
             keep = keep | not_top
             report['true_class_not_top'][rows_slice] = not_top
-        report['no_peers'][rows_slice] = no_peers
         report['nonfinite'][rows_slice] = nonfinite
         previous_rows = previous[rows_slice].to(rows)
         rows = torch.where(keep.unsqueeze(1), previous_rows, rows)

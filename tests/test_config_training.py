@@ -271,12 +271,14 @@ def expected_soft_labels(logits, labels, previous, head_temperature,
     9-14, Eq. 6, with mmcolam's options): row c becomes softmax of the mean
     peer logit of class c over T (the hook's label_temperature, else the
     head's temperature) or the normalised mean probability, kept
-    when the class has no peers or, with the guard, when the new row would
-    not give its own class the largest mass."""
+    when the class has no peers (1/C with empty_rows='uniform') or, with
+    the guard, when the new row would not give its own class the largest
+    mass."""
     statistic = hook_cfg.get('statistic', 'logits')
     only_correct = hook_cfg.get('only_correct', False)
     guard = hook_cfg.get('keep_true_class_top', True)
     momentum = hook_cfg.get('momentum', 0.0)
+    empty_rows = hook_cfg.get('empty_rows', 'keep')
     temperature = hook_cfg.get(
         'label_temperature',
         inspect.signature(SoftLabelHook).parameters['label_temperature'].
@@ -288,6 +290,8 @@ def expected_soft_labels(logits, labels, previous, head_temperature,
         if only_correct:
             peers &= logits.argmax(dim=1) == c
         if not peers.any():
+            if empty_rows == 'uniform':  # OLS: 1/C
+                new[c] = 1 / previous.size(0)
             continue
         if statistic == 'logits':
             row = (logits[peers].mean(0) / temperature).softmax(dim=0)
@@ -473,7 +477,7 @@ def test_small_config_trains_one_step(name, fake_roots, tmp_path):
         label_temperature = hook.label_temperature or head.temperature
         table, _ = soft_labels_from_statistics(
             stats, previous, label_temperature, hook.keep_true_class_top,
-            hook.momentum)
+            hook.momentum, empty_rows=hook.empty_rows)
         torch.testing.assert_close(
             table,
             expected_soft_labels(logits, labels, previous, head.temperature,
@@ -484,9 +488,9 @@ def test_small_config_trains_one_step(name, fake_roots, tmp_path):
         # against a non-trivial table.
         stats = PeerStatistics(head.num_classes, hook.statistic)
         stats.update(logits, labels)
-        unguarded, _ = soft_labels_from_statistics(stats, previous,
-                                                   label_temperature, False,
-                                                   0.)
+        unguarded, _ = soft_labels_from_statistics(
+            stats, previous, label_temperature, False, 0.,
+            empty_rows=hook.empty_rows)
         torch.testing.assert_close(
             unguarded,
             expected_soft_labels(

@@ -1,6 +1,8 @@
 """Online Label Smoothing (Zhang et al. 2021) as configured from COLAM's
-machinery: its loss against numpy, and its per-epoch update against an
-independent recomputation from the training forward passes of a Runner."""
+machinery: its loss against numpy, three epochs on fixed logits against a
+re-derivation of the authors' CIFAR script, and its per-epoch update against
+an independent recomputation from the training forward passes of a
+Runner."""
 import copy
 import os.path as osp
 
@@ -10,11 +12,13 @@ import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
-from mmpretrain.registry import MODELS
+from mmpretrain.registry import HOOKS, MODELS
 from mmpretrain.structures import DataSample
 from runner_config import assert_finished_run, fashion_mnist_config
 
 import mmcolam  # noqa: F401  (registers the components)
+from mmcolam.engine.soft_label_checks import check_checkpoint_table
+from mmcolam.soft_labels import PeerStatistics, soft_labels_from_statistics
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 OLS_CONFIG = osp.join(ROOT, 'configs', 'baselines',
@@ -33,11 +37,12 @@ def np_log_softmax(x):
 
 def test_config_is_ols():
     head, hooks = ols_settings()
-    assert head['type'] == 'COLAMHead'
+    assert head['type'] == 'COLAMHead' and head['target'] == 'paper'
     assert head['temperature'] == 1.0 and head['hard_label_weight'] == 0.5
+    assert head['initial_table'] == 'zeros'
     assert hooks == [
         dict(type='SoftLabelHook', interval=1, peer_mode='online',
-             statistic='probs', only_correct=True, keep_true_class_top=False)
+             statistic='probs', only_correct=True, empty_rows='uniform')
     ]
 
 
@@ -91,18 +96,112 @@ class RecordTraining(Hook):
         self.losses.append(outputs['loss'].item())
 
 
-def recompute_update(previous, logits, labels):
-    """Normalised mean softmax of the correctly classified samples of each
-    class; a class without any keeps its previous row."""
+def recompute_update(logits, labels, num_classes=10):
+    """The authors' end-of-epoch rule: row c is the mean softmax of the
+    correctly classified samples of class c, or 1/C if there is none."""
     probs = np.exp(np_log_softmax(logits.astype(np.float64)))
     correct = probs.argmax(1) == labels
-    table = previous.copy()
-    for c in range(len(previous)):
+    table = np.full((num_classes, num_classes), 1 / num_classes)
+    for c in range(num_classes):
         rows = probs[correct & (labels == c)]
         if len(rows):
-            mean = rows.mean(0)
-            table[c] = mean / mean.sum()
+            table[c] = rows.mean(0)
     return table
+
+
+def authors_ols(epochs, num_classes):
+    """The authors' CIFAR script (train_cifar_all_methods.py, --method ols),
+    re-derived in float64: the table starts at zeros; every iteration adds
+    the softmax of each correctly classified sample to its class's sum, and
+    the loss is 0.5 * CE(z, y) + 0.5 * sum(-S[y] * log_softmax(z)) / B; at
+    the epoch's end row c becomes the class's mean, or 1/C without one."""
+    table = np.zeros((num_classes, num_classes))
+    out = []
+    for batches in epochs:
+        sums = np.zeros((num_classes, num_classes))
+        counts = np.zeros(num_classes)
+        losses = []
+        for logits, labels in batches:
+            log_p = np_log_softmax(logits)
+            probs = np.exp(log_p)
+            for k, label in enumerate(labels):
+                if np.argsort(-probs[k])[0] == label:
+                    sums[label] += probs[k]
+                    counts[label] += 1
+            hard = -log_p[np.arange(len(labels)), labels].mean()
+            soft = (-table[labels] * log_p).sum() / len(labels)
+            losses.append(0.5 * hard + 0.5 * soft)
+        out.append(dict(table=table.copy(), losses=losses))
+        for c in range(num_classes):
+            table[c] = 1 / num_classes if counts[c] < 0.5 else \
+                sums[c] / counts[c]
+    return out
+
+
+def our_ols(epochs, num_classes):
+    """The OLS config's head and hook settings, driven as SoftLabelHook's
+    online mode drives them: the head sums the statistics of its training
+    batches, the update runs at every epoch's end."""
+    head_cfg, (hook_cfg, ) = ols_settings()
+    head = MODELS.build(dict(head_cfg, num_classes=num_classes,
+                             in_channels=2))
+    head.soft_labels_managed = True
+    out = []
+    for batches in epochs:
+        out.append(dict(table=head.soft_labels.double().numpy().copy(),
+                        losses=[]))
+        head.peer_statistics = PeerStatistics(
+            num_classes, hook_cfg['statistic'], hook_cfg['only_correct'])
+        for logits, labels in batches:
+            out[-1]['losses'].append(head._get_loss(
+                torch.tensor(logits, dtype=torch.float32),
+                [DataSample().set_gt_label(int(y))
+                 for y in labels])['loss'].item())
+        soft_labels_from_statistics(
+            head.peer_statistics, head.soft_labels, head.temperature,
+            hook_cfg.get('keep_true_class_top', False),
+            out=head.soft_labels, empty_rows=hook_cfg['empty_rows'])
+    return out
+
+
+def fixed_epochs():
+    """Three epochs of two batches of 4 samples, 4 classes. In epoch 1 no
+    sample of class 3 is classified correctly (its logits peak elsewhere)."""
+    rng = np.random.default_rng(5)
+    labels = np.array([[0, 1, 2, 3], [3, 2, 1, 0]])
+    epochs = []
+    for epoch in range(3):
+        batches = []
+        for batch_labels in labels:
+            logits = rng.normal(size=(4, 4))
+            logits[np.arange(4), batch_labels] += 2.0
+            if epoch == 0:
+                three = batch_labels == 3
+                logits[three, 3] = logits[three].min() - 1.0
+            batches.append((logits, batch_labels))
+        epochs.append(batches)
+    return epochs
+
+
+def test_three_epochs_match_the_authors_cifar_script():
+    """Start at zeros (epoch 1 trains on 0.5 * CE alone), class 3 without a
+    correct sample gets 1/C, then every loss and table agree."""
+    epochs = fixed_epochs()
+    theirs, ours = authors_ols(epochs, 4), our_ols(epochs, 4)
+    for our, their in zip(ours, theirs):
+        np.testing.assert_allclose(our['table'], their['table'], rtol=1e-6,
+                                   atol=1e-7)
+        np.testing.assert_allclose(our['losses'], their['losses'],
+                                   rtol=1e-6)
+    # Epoch 1: half the hard-label cross-entropy, as theirs.
+    logits, labels = epochs[0][0]
+    cross_entropy = -np_log_softmax(logits)[np.arange(4), labels].mean()
+    assert ours[0]['losses'][0] == pytest.approx(0.5 * cross_entropy,
+                                                 rel=1e-6)
+    np.testing.assert_array_equal(ours[0]['table'], np.zeros((4, 4)))
+    # After epoch 1, class 3 had no correct sample: the uniform row.
+    np.testing.assert_allclose(ours[1]['table'][3], [0.25] * 4)
+    assert (ours[1]['table'][:3].argmax(1) == [0, 1, 2]).all()
 
 
 def test_ols_run_updates_from_correct_training_probabilities(tmp_path):
@@ -116,17 +215,13 @@ def test_ols_run_updates_from_correct_training_probabilities(tmp_path):
     runner.train()
 
     epochs = record.epochs
-    np.testing.assert_array_equal(epochs[1]['table'], np.eye(10))
-    updated = 0
+    np.testing.assert_array_equal(epochs[1]['table'], np.zeros((10, 10)))
     for epoch in (1, 2):  # the updates after epochs 1 and 2
         logits = torch.cat(epochs[epoch]['logits']).numpy()
         labels = torch.cat(epochs[epoch]['labels']).numpy()
-        expected = recompute_update(epochs[epoch]['table'], logits, labels)
         np.testing.assert_allclose(
-            epochs[epoch + 1]['table'], expected, rtol=1e-4, atol=1e-6)
-        updated += int((np.abs(expected - epochs[epoch]['table']).sum(1) >
-                        1e-6).sum())
-    assert updated >= 10  # most classes got a new row at least once
+            epochs[epoch + 1]['table'], recompute_update(logits, labels),
+            rtol=1e-4, atol=1e-6)
 
     # Every iteration's loss is 0.5 CE(hard) + 0.5 CE(S[y]) with the table
     # of the epoch.
@@ -144,3 +239,32 @@ def test_ols_run_updates_from_correct_training_probabilities(tmp_path):
     losses = {'train/loss': runner.message_hub.get_scalar(
         'train/loss').current()}
     assert_finished_run(losses, runner.test())
+
+
+def test_bad_ols_settings_are_refused_naming_the_option(tmp_path):
+    with pytest.raises(ValueError, match="initial_table='ones'.*'identity'"):
+        MODELS.build(dict(type='COLAMHead', num_classes=3, in_channels=2,
+                          target='paper', initial_table='ones'))
+    with pytest.raises(ValueError, match="initial_table='zeros'.*'paper'"):
+        MODELS.build(dict(type='COLAMHead', num_classes=3, in_channels=2,
+                          initial_table='zeros'))
+    with pytest.raises(ValueError, match="empty_rows='zero'.*'uniform'"):
+        HOOKS.build(dict(type='SoftLabelHook', interval=1,
+                         empty_rows='zero'))
+    # A zero table with rows that may be kept would train on zero rows.
+    head_cfg, (hook_cfg, ) = ols_settings()
+    head_cfg.pop('num_classes'), head_cfg.pop('in_channels')
+    cfg = fashion_mnist_config(tmp_path, head=head_cfg, max_epochs=2)
+    cfg['custom_hooks'] = [dict(hook_cfg, empty_rows='keep')]
+    with pytest.raises(ValueError, match="empty_rows='keep'"):
+        Runner.from_cfg(Config(cfg)).train()
+
+
+def test_checkpoint_of_the_first_epoch_holds_zero_rows():
+    """A checkpoint taken before the first update holds OLS's zero table:
+    accepted for such a head, refused for others."""
+    checkpoint = dict(state_dict={'head.soft_labels': torch.zeros(3, 3)})
+    check_checkpoint_table(checkpoint, 3, True, 'ckpt', None,
+                           allow_zero_rows=True)
+    with pytest.raises(ValueError, match='ckpt: head.soft_labels'):
+        check_checkpoint_table(checkpoint, 3, True, 'ckpt', None)

@@ -4,8 +4,8 @@ import pytest
 import torch
 from mmpretrain.models.utils.batch_augments import CutMix, Mixup
 
-from mmcolam.soft_labels import (PeerStatistics, colam_targets, draw_peers,
-                                 soft_label_summary,
+from mmcolam.soft_labels import (PeerStatistics, check_soft_label_table,
+                                 colam_targets, draw_peers, soft_label_summary,
                                  soft_labels_from_statistics)
 
 
@@ -115,6 +115,37 @@ def test_class_without_peers_keeps_previous_row():
     table, report = soft_labels_from_statistics(stats, previous, 1.0)
     assert report['no_peers'].tolist() == [False, False, True]
     np.testing.assert_array_equal(table[2].numpy(), [0, 0, 1])
+
+
+def test_class_without_peers_gets_uniform_row_with_empty_rows_uniform():
+    """OLS's rule: a class with no correctly classified sample gets 1/C;
+    the others are updated as with 'keep'."""
+    previous = torch.tensor([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1],
+                             [0.2, 0.2, 0.6]])
+    stats = statistics('probs', only_correct=True,
+                       logits=LOGITS[[0, 1, 4, 5]], labels=LABELS[[0, 1, 4,
+                                                                   5]])
+    kept, report = soft_labels_from_statistics(stats, previous, 1.0)
+    table, report = soft_labels_from_statistics(
+        stats, previous, 1.0, empty_rows='uniform')
+    np.testing.assert_allclose(table[1].numpy(), [1 / 3] * 3)
+    np.testing.assert_array_equal(kept[1].numpy(), previous[1].numpy())
+    np.testing.assert_array_equal(table[[0, 2]].numpy(),
+                                  kept[[0, 2]].numpy())
+    assert report['uniform'].tolist() == [False, True, False]
+    assert 'no_peers' not in report
+    with pytest.raises(ValueError, match="empty_rows.*'keep', 'uniform'"):
+        soft_labels_from_statistics(stats, previous, 1.0, empty_rows='zero')
+
+
+def test_zero_rows_pass_the_table_check_only_when_allowed():
+    table = torch.tensor([[0.0, 0.0], [0.3, 0.7]])
+    check_soft_label_table(table, 'start', allow_zero_rows=True)
+    with pytest.raises(ValueError, match=r'start .* rows \[0\]'):
+        check_soft_label_table(table, 'start')
+    with pytest.raises(ValueError, match=r'rows \[0\]'):
+        check_soft_label_table(torch.tensor([[0.0, 0.5], [0.3, 0.7]]),
+                               'start', allow_zero_rows=True)
 
 
 def test_class_whose_peers_are_all_nonfinite_is_reported_as_such():

@@ -7,6 +7,7 @@ model = dict(
         temperature=1.0,
         target='paper',
         hard_label_weight=0.5,
+        initial_table='zeros',
         loss=dict(type='CrossEntropyLoss', use_soft=True)))
 custom_hooks = [
     dict(
@@ -15,5 +16,5 @@ custom_hooks = [
         peer_mode='online',
         statistic='probs',
         only_correct=True,
-        keep_true_class_top=False)
+        empty_rows='uniform')
 ]

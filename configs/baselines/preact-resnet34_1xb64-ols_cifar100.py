@@ -1,8 +1,9 @@
 # Online Label Smoothing, OLS (Zhang et al. 2021) for PreActResNet-34 on
-# CIFAR-100: the hard-label run plus COLAM's head and hook configured as OLS.
-# See ./smallconvnet_1xb128-ols_fashion-mnist.py for the formulas and where
-# this differs from the authors' code (first epoch: S = I here, S = 0 there;
-# a class with no correct sample keeps its row here, gets 1/C there).
+# CIFAR-100: the hard-label run plus COLAM's head and hook configured as the
+# authors' CIFAR script runs OLS (table at zeros, loss 0.5 CE(y) + 0.5
+# CE(S[y]), each epoch's mean softmax of the correctly classified samples,
+# 1/C for a class without one). See ./smallconvnet_1xb128-ols_fashion-mnist.py
+# for the formulas and README.md for what still differs.
 _base_ = ['./preact-resnet34_1xb64-hl_cifar100.py']
 model = dict(
     head=dict(
@@ -10,6 +11,7 @@ model = dict(
         temperature=1.0,
         target='paper',
         hard_label_weight=0.5,
+        initial_table='zeros',
         loss=dict(type='CrossEntropyLoss', use_soft=True)))
 custom_hooks = [
     dict(
@@ -18,5 +20,5 @@ custom_hooks = [
         peer_mode='online',
         statistic='probs',
         only_correct=True,
-        keep_true_class_top=False)
+        empty_rows='uniform')
 ]

@@ -49,11 +49,16 @@ def warn_iteration_checkpoints(checkpoint_hooks, logger) -> None:
             'only the epochs run after the resume')
 
 
-def check_checkpoint_table(checkpoint: dict, num_classes: int,
-                           resuming: bool, source: str, logger) -> None:
+def check_checkpoint_table(checkpoint: dict,
+                           num_classes: int,
+                           resuming: bool,
+                           source: str,
+                           logger,
+                           allow_zero_rows: bool = False) -> None:
     """Check the soft-label table of a checkpoint (``source`` names it):
     refuse one that is not a table of soft labels (a NaN row would train
-    to NaN weights), refuse to resume, and warn when loading
+    to NaN weights; all-zero rows pass with ``allow_zero_rows``, for a head
+    whose table starts at zeros), refuse to resume, and warn when loading
     (``load_from``), one for another number of classes.
 
     MMEngine loads checkpoints with ``strict=False``: a shape mismatch is
@@ -68,7 +73,8 @@ def check_checkpoint_table(checkpoint: dict, num_classes: int,
     if table is None:
         return
     if tuple(table.shape) == (num_classes, num_classes):
-        check_soft_label_table(table, f"{source}: head.soft_labels")
+        check_soft_label_table(table, f"{source}: head.soft_labels",
+                               allow_zero_rows)
         return
     message = (f'the checkpoint\'s head.soft_labels has shape '
                f'{tuple(table.shape)}, but model.head.num_classes='

@@ -16,6 +16,7 @@ KEPT_REASONS = dict(
     nonfinite='a peer output or the new row is NaN or inf',
     true_class_not_top='the new row would not give the class itself the '
     'largest mass (keep_true_class_top=True)')
+UNIFORM_REASON = "no peer samples, and empty_rows='uniform' (as OLS)"
 
 
 def log_update(runner, name: str, iteration: int, table: torch.Tensor,
@@ -31,10 +32,13 @@ def log_update(runner, name: str, iteration: int, table: torch.Tensor,
             # The step makes every update's message new: MMEngine's logger
             # drops a warning identical to an earlier one.
             runner.logger.warning(
-                f'SoftLabelHook: after {name}, classes {listed} keep their '
-                f'previous soft label: {KEPT_REASONS[reason]}')
+                f'SoftLabelHook: after {name}, classes {listed} ' +
+                (f'get the uniform soft label: {UNIFORM_REASON}' if reason ==
+                 'uniform' else
+                 f'keep their previous soft label: {KEPT_REASONS[reason]}'))
     summary = soft_label_summary(table)
-    rows_kept = int(sum(m.sum().item() for m in report.values()))
+    rows_kept = int(
+        sum(m.sum().item() for k, m in report.items() if k in KEPT_REASONS))
     runner.logger.info(
         f'SoftLabelHook: soft labels after {name} '
         f'({table.size(0) - rows_kept} rows updated, {rows_kept} kept): ' +

@@ -20,7 +20,7 @@ from mmcolam.engine.soft_label_checks import (check_checkpoint_table,
                                               check_online_window,
                                               warn_iteration_checkpoints)
 from mmcolam.engine.soft_label_log import UpdateReporter
-from mmcolam.soft_labels import (STATISTICS, PeerStatistics,
+from mmcolam.soft_labels import (EMPTY_ROWS, STATISTICS, PeerStatistics,
                                  soft_labels_from_statistics)
 
 PEER_MODES = ('resample', 'online')
@@ -79,6 +79,9 @@ class SoftLabelHook(Hook):
             for 'bounded', off for 'paper').
         momentum (float): ``S <- m * S + (1 - m) * S_new``, in [0, 1).
             Defaults to 0.0 (the paper).
+        empty_rows (str): What a class with no peers gets: ``'keep'`` (its
+            previous row, with a warning) or ``'uniform'`` (1/C, as OLS's
+            authors). Defaults to 'keep'.
         label_temperature (float, optional): T of the update. Defaults to
             None: what the head's ``target`` implies (2.0 for 'bounded', the
             head's temperature for 'paper').
@@ -102,6 +105,7 @@ class SoftLabelHook(Hook):
                  only_correct: bool = False,
                  keep_true_class_top: Optional[bool] = None,
                  momentum: float = 0.0,
+                 empty_rows: str = 'keep',
                  label_temperature: Optional[float] = None,
                  online_window: Optional[int] = None,
                  peer_pipeline: Optional[Sequence[dict]] = None,
@@ -115,6 +119,7 @@ class SoftLabelHook(Hook):
             check_bool('keep_true_class_top', keep_true_class_top)
         momentum = check_number('momentum', momentum, 0, 1, open_high=True,
                                 note='0 = the paper')
+        check_choice('empty_rows', empty_rows, EMPTY_ROWS)
         if label_temperature is not None:
             label_temperature = check_temperature('label_temperature',
                                                   label_temperature)
@@ -127,6 +132,7 @@ class SoftLabelHook(Hook):
         self.only_correct = only_correct
         self.keep_true_class_top = keep_true_class_top
         self.momentum = momentum
+        self.empty_rows = empty_rows
         self.label_temperature = label_temperature
         self.online_window = online_window
         self.peer_pipeline = peer_pipeline
@@ -142,6 +148,13 @@ class SoftLabelHook(Hook):
             self.keep_true_class_top = implied['keep_true_class_top']
         if self.label_temperature is None:
             self.label_temperature = implied['label_temperature']
+        if head.initial_table == 'zeros' and (
+                self.empty_rows != 'uniform' or self.keep_true_class_top):
+            raise ValueError(
+                "model.head.initial_table='zeros' needs SoftLabelHook("
+                "empty_rows='uniform', keep_true_class_top=False), as OLS, "
+                f'but empty_rows={self.empty_rows!r}, keep_true_class_top='
+                f'{self.keep_true_class_top!r}: a kept row would stay zero')
         self.window = OnlineWindow(
             head,
             partial(PeerStatistics, head.num_classes, self.statistic,
@@ -236,7 +249,7 @@ class SoftLabelHook(Hook):
         table = self.head.soft_labels  # updated in place: no second table
         table, report = soft_labels_from_statistics(
             stats, table, self.label_temperature, self.keep_true_class_top,
-            self.momentum, out=table)
+            self.momentum, out=table, empty_rows=self.empty_rows)
         dist.broadcast(table, src=0)  # bitwise identical on every rank
         # An epoch loop has counted its last iteration when after_train_epoch
         # runs; an iteration loop has not when after_train_iter does.
@@ -291,5 +304,5 @@ class SoftLabelHook(Hook):
             checkpoint, self.head.num_classes,
             getattr(runner, '_resume', False),
             runner._load_from or f'the latest checkpoint in {runner.work_dir}',
-            runner.logger)
+            runner.logger, self.head.initial_table == 'zeros')
         self.window.load(checkpoint)

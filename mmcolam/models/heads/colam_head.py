@@ -16,17 +16,20 @@ from .batch_labels import accuracy_items, batch_labels
 
 #: The forms of COLAMHead's training target.
 TARGETS = ('bounded', 'paper')
+#: Tables S can start from: hard labels, or no soft label yet (OLS).
+INITIAL_TABLES = ('identity', 'zeros')
 
 
 @MODELS.register_module()
 class COLAMHead(LinearClsHead):
     """Linear classification head with a class-wise soft-label table.
 
-    ``soft_labels`` (``S``, a ``(C, C)`` buffer, identity at start, saved in
-    checkpoints) holds class c's soft label in row c; :class:`SoftLabelHook`
-    refreshes it, or ``soft_label_file`` fixes it (training needs one of
-    them). ``loss`` compares ``cls_score / T`` with the target of ``target``,
-    ``y`` being the one-hot label or Mixup/CutMix score:
+    ``soft_labels`` (``S``, a ``(C, C)`` buffer, the identity at start
+    unless ``initial_table`` says otherwise, saved in checkpoints) holds
+    class c's soft label in row c; :class:`SoftLabelHook` refreshes it, or
+    ``soft_label_file`` fixes it (training needs one of them). ``loss``
+    compares ``cls_score / T`` with the target of ``target``, ``y`` being
+    the one-hot label or Mixup/CutMix score:
 
     - ``'bounded'``: ``(1 - eps) * y + eps * y @ O`` (``O``: ``S`` with a
       zero diagonal, rows renormalised), never softer than label smoothing;
@@ -46,6 +49,11 @@ class COLAMHead(LinearClsHead):
             Defaults to 0.1.
         hard_label_weight (float): a of the paper's form, in [0, 1].
             Defaults to 0.0 (the paper).
+        initial_table (str): ``S`` before the first update:
+            ``'identity'`` (hard labels) or ``'zeros'`` (no soft label yet,
+            as OLS's authors: the target is ``a * y`` until then; needs the
+            paper's form and a hook with ``empty_rows='uniform'``).
+            Defaults to 'identity'.
         soft_label_file (str, optional): A fixed ``.npy`` ``(C, C)`` table to
             train against instead of the hook's. Defaults to None.
         loss (dict): Config of the loss, given ``cls_score / T`` and ``(N, C)``
@@ -61,6 +69,7 @@ class COLAMHead(LinearClsHead):
                  temperature: float = 1.0,
                  smoothing: float = 0.1,
                  hard_label_weight: float = 0.0,
+                 initial_table: str = 'identity',
                  soft_label_file: Optional[str] = None,
                  loss: dict = dict(
                      type='CrossEntropyLoss', use_soft=True, loss_weight=1.0),
@@ -83,7 +92,16 @@ class COLAMHead(LinearClsHead):
                 "target='paper' to use it")
         #: eps of the bounded form; None for the paper's.
         self.smoothing = smoothing if target == 'bounded' else None
-        self.register_buffer('soft_labels', torch.eye(num_classes))
+        self.initial_table = check_choice('initial_table', initial_table,
+                                          INITIAL_TABLES)
+        if initial_table == 'zeros' and target != 'paper':
+            raise ValueError(
+                "initial_table='zeros' applies to target='paper' only (the "
+                f"bounded form has no use for it), but target={target!r}")
+        self.register_buffer(
+            'soft_labels',
+            torch.eye(num_classes) if initial_table == 'identity' else
+            torch.zeros(num_classes, num_classes))
         self.soft_label_file = soft_label_file
         # Whether something sets ``soft_labels``: a SoftLabelHook,
         # soft_label_file or set_soft_labels(); training needs one.
