@@ -4,9 +4,12 @@ soft-label history, the final S and the final weights of an uninterrupted
 run (trained in the test's own process), bit for bit.
 
 The killed process waits after a chosen iteration (tests/colam_test_hooks.py:
-PauseAfterIter) so that the kill lands at a known point. CPU training on the
-fake data is deterministic: one thread, num_workers=0, no random
-augmentation, seeded shuffling.
+PauseAfterIter) so that the kill lands at a known point. The runs augment
+their images at random (crop and flip, as the Fashion-MNIST configs), with
+and without dataloader workers, persistent or not: AugmentationSeedHook
+seeds every sample's augmentation by its place in training, so a resumed run
+draws what the uninterrupted one drew. CPU training is otherwise
+deterministic: one thread, seeded shuffling.
 """
 import json
 import os
@@ -24,10 +27,22 @@ from runner_config import colam_config
 from tool_runs import TOOLS, finish, start_tool, stop, write_config
 
 
-def config(tmp_path, hook, max_epochs):
+AUGMENTATION = [
+    dict(type='RandomCrop', crop_size=28, padding=2),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs'),
+]
+
+
+def config(tmp_path, hook, max_epochs, num_workers=0, persistent=False):
     cfg = colam_config(tmp_path, max_epochs=max_epochs, hook=hook)
     cfg['default_hooks']['checkpoint'] = dict(
         type='CheckpointHook', interval=1)
+    cfg['default_hooks']['augmentation_seed'] = dict(
+        type='AugmentationSeedHook')
+    loader = cfg['train_dataloader']
+    loader['dataset']['pipeline'] = AUGMENTATION
+    loader.update(num_workers=num_workers, persistent_workers=persistent)
     return write_config(cfg, tmp_path / 'config.py',
                         [dict(type='PauseAfterIter')])
 
@@ -74,22 +89,24 @@ def load_state(work_dir, epoch):
 
 # 10 iterations per epoch.
 @pytest.mark.parametrize(
-    'hook, max_epochs, kill_after_iter, last_checkpoint, updates', [
+    'hook, max_epochs, kill_after_iter, last_checkpoint, updates, loader', [
         # Updates after epochs 1, 2 and 3; iteration 25 is the middle of
         # epoch 3 (stage 3), after epoch 2's checkpoint and update.
-        (dict(interval=1, num_peers=5), 4, 25, 2, (1, 2, 3)),
+        (dict(interval=1, num_peers=5), 4, 25, 2, (1, 2, 3), (0, False)),
+        # The same in 3 epochs, with two workers started every epoch.
+        (dict(interval=1, num_peers=5), 3, 15, 1, (1, 2), (2, False)),
         # One update, after epoch 2, from the training logits of epochs 1-2
         # (the window); iteration 15 is the middle of epoch 2, inside the
         # window, after epoch 1's checkpoint, which holds the window's
-        # partial sums.
+        # partial sums. Two persistent workers.
         (dict(interval=2, peer_mode='online', online_window=2), 3, 15, 1,
-         (2, )),
+         (2, ), (2, True)),
     ],
-    ids=['resample', 'online'])
+    ids=['resample', 'resample-workers', 'online-persistent-workers'])
 def test_sigkill_then_resume_matches_uninterrupted_run(
         tmp_path, hook, max_epochs, kill_after_iter, last_checkpoint,
-        updates):
-    config_path = config(tmp_path, hook, max_epochs)
+        updates, loader):
+    config_path = config(tmp_path, hook, max_epochs, *loader)
     straight_dir = str(tmp_path / 'straight')
     killed_dir = str(tmp_path / 'killed')
     marker = str(tmp_path / 'paused')
@@ -163,12 +180,13 @@ def dist_train(config_path, work_dir, log, *args, **env):
 
 def test_two_process_sigkill_then_resume_matches_uninterrupted_run(
         tmp_path):
-    """DDP with 2 gloo processes (5 iterations per epoch and rank), resample
-    peers, updates after epochs 1-3; both ranks are killed in the middle of
-    epoch 3. The resumed run's peers go through rank 0's BatchNorm buffers
-    (what the checkpoint holds) as the uninterrupted run's do, so S and
-    every weight end bit for bit the same."""
-    config_path = config(tmp_path, dict(interval=1, num_peers=5), 4)
+    """DDP with 2 gloo processes (5 iterations per epoch and rank), one
+    persistent worker each, resample peers, updates after epochs 1-3; both
+    ranks are killed in the middle of epoch 3. The resumed run's peers go
+    through rank 0's BatchNorm buffers (what the checkpoint holds) as the
+    uninterrupted run's do, so S and every weight end bit for bit the
+    same."""
+    config_path = config(tmp_path, dict(interval=1, num_peers=5), 4, 1, True)
     logs = {name: str(tmp_path / f'{name}.log')
             for name in ('straight', 'killed', 'resumed')}
     straight_dir = str(tmp_path / 'straight')
