@@ -26,7 +26,6 @@ check that MMPretrain's own classes still refuse it.
 """
 import contextlib
 import copy
-import inspect
 import math
 import os
 import os.path as osp
@@ -59,7 +58,6 @@ from mmpretrain.registry import DATA_SAMPLERS, DATASETS, HOOKS, MODELS
 from runner_config import RecordLastTrainingBatch
 
 import mmcolam  # noqa: F401  (registers mmcolam's components)
-from mmcolam.engine.hooks import SoftLabelHook
 from mmcolam.models.classifiers import CSKDClassifier, LabelRefinery
 from mmcolam.models.heads import COLAMHead, CSKDHead, PSKDHead
 from mmcolam.models.losses import (ConfidencePenaltyLoss, DisturbLabelLoss,
@@ -265,24 +263,24 @@ def expected_loss(model, inputs, logits, labels, disturbed=None):
     return -(target * log_p).sum(1).mean() * loss.loss_weight
 
 
-def expected_soft_labels(logits, labels, previous, head_temperature,
-                         hook_cfg):
+def expected_soft_labels(logits, labels, previous, head, hook_cfg):
     """Independent recomputation of a soft-label update (paper Alg. 1 lines
     9-14, Eq. 6, with mmcolam's options): row c becomes softmax of the mean
-    peer logit of class c over T (the hook's label_temperature, else the
-    head's temperature) or the normalised mean probability, kept
-    when the class has no peers (1/C with empty_rows='uniform') or, with
-    the guard, when the new row would not give its own class the largest
-    mass."""
+    peer logit of class c over T (the hook's label_temperature, else 2 for
+    the bounded target and the head's temperature for the paper's) or the
+    normalised mean probability, kept when the class has no peers (1/C with
+    empty_rows='uniform') or, with the guard (by default only for the
+    bounded target), when the new row would not give its own class the
+    largest mass."""
+    paper = head.target == 'paper'
     statistic = hook_cfg.get('statistic', 'logits')
     only_correct = hook_cfg.get('only_correct', False)
-    guard = hook_cfg.get('keep_true_class_top', True)
+    guard = hook_cfg.get('keep_true_class_top')
+    guard = not paper if guard is None else guard
     momentum = hook_cfg.get('momentum', 0.0)
     empty_rows = hook_cfg.get('empty_rows', 'keep')
-    temperature = hook_cfg.get(
-        'label_temperature',
-        inspect.signature(SoftLabelHook).parameters['label_temperature'].
-        default) or head_temperature
+    temperature = hook_cfg.get('label_temperature') or (
+        head.temperature if paper else 2.0)
     new = previous.clone().double()
     logits = logits.double()
     for c in range(previous.size(0)):
@@ -468,20 +466,20 @@ def test_small_config_trains_one_step(name, fake_roots, tmp_path):
         hook = build(HOOKS, hooks[0])
         head = model.head
         head.set_soft_labels(torch.eye(head.num_classes))
+        hook.attach(head)
         test_pipeline = pipeline(cfg.test_dataloader.dataset.pipeline)
         logits, labels = peer_logits(model, dataset, range(4), test_pipeline)
         stats = PeerStatistics(head.num_classes, hook.statistic,
                                hook.only_correct)
         stats.update(logits, labels)
         previous = head.soft_labels.clone()
-        label_temperature = hook.label_temperature or head.temperature
+        label_temperature = hook.label_temperature
         table, _ = soft_labels_from_statistics(
             stats, previous, label_temperature, hook.keep_true_class_top,
             hook.momentum, empty_rows=hook.empty_rows)
         torch.testing.assert_close(
             table,
-            expected_soft_labels(logits, labels, previous, head.temperature,
-                                 hooks[0]))
+            expected_soft_labels(logits, labels, previous, head, hooks[0]))
         # The guard (and only_correct) keep most rows of an untrained
         # model; without them every class with peers gets a new row, so the
         # temperature is checked on every row, and the step below trains
@@ -494,7 +492,7 @@ def test_small_config_trains_one_step(name, fake_roots, tmp_path):
         torch.testing.assert_close(
             unguarded,
             expected_soft_labels(
-                logits, labels, previous, head.temperature,
+                logits, labels, previous, head,
                 dict(hooks[0], keep_true_class_top=False, momentum=0.,
                      only_correct=False)))
         assert not torch.equal(unguarded, previous)
@@ -525,8 +523,8 @@ class RecordUpdate(Hook):
                                      range(len(dataset)), test_pipeline)
         self.records.append(
             (runner.epoch + 1, head.soft_labels.clone(),
-             expected_soft_labels(logits, labels, self.previous,
-                                  head.temperature, self.hook_cfg)))
+             expected_soft_labels(logits, labels, self.previous, head,
+                                  self.hook_cfg)))
 
 
 @pytest.mark.parametrize('name', RUNNER_CONFIGS)

@@ -138,8 +138,10 @@ class SoftLabelHook(Hook):
         self.peer_pipeline = peer_pipeline
         self.peer_batch_size = peer_batch_size
 
-    def before_run(self, runner) -> None:
-        head = getattr(classifier(runner), 'head', None)
+    def attach(self, head) -> None:
+        """Take over the soft labels of ``head``, a :class:`COLAMHead`: mark
+        them managed, fill in the settings left to its form
+        (``COLAMHead.update_settings``) and check that they fit it."""
         check_colam_head(head)
         head.soft_labels_managed = True
         self.head = head
@@ -155,6 +157,10 @@ class SoftLabelHook(Hook):
                 "empty_rows='uniform', keep_true_class_top=False), as OLS, "
                 f'but empty_rows={self.empty_rows!r}, keep_true_class_top='
                 f'{self.keep_true_class_top!r}: a kept row would stay zero')
+
+    def before_run(self, runner) -> None:
+        head = getattr(classifier(runner), 'head', None)
+        self.attach(head)
         self.window = OnlineWindow(
             head,
             partial(PeerStatistics, head.num_classes, self.statistic,
