@@ -18,6 +18,9 @@ in the bounded (default) and the paper's form, for hard labels, Mixup scores
 and label-smoothed scores (every class non-zero: the dense product with the
 table, timed up to ``--dense-max-classes``): their time per sample and class,
 also as a multiple of hard labels' time, and the peak memory a call adds.
+Times are this process's CPU time (``time.process_time``): with one thread
+(``OMP_NUM_THREADS=1``), an idle machine's wall time, and much less
+disturbed than wall time by other jobs on a shared machine.
 """
 import mmcolam  # noqa: F401  (first: filters upstream warnings)
 
@@ -109,9 +112,9 @@ def time_targets(table, batches, batch_size, dense_max_classes, generator,
             before = rss_bytes('VmRSS')
             seconds = 0.0
             for labels in batches_of_labels:
-                start = time.perf_counter()
+                start = time.process_time()
                 colam_targets(labels, table, smoothing)
-                seconds += time.perf_counter() - start
+                seconds += time.process_time() - start
             result[form, kind] = (seconds / (batches * batch_size *
                                              num_classes),
                                   rss_bytes('VmHWM') - before)
@@ -127,9 +130,9 @@ def measure(num_classes, batches, batch_size, dense_max_classes, seed,
     table_bytes = 4 * num_classes**2
     soft_labels = torch.eye(num_classes)  # the head's S, there before
     copy = torch.empty_like(soft_labels).copy_(soft_labels)  # pages touched
-    start = time.perf_counter()
+    start = time.process_time()
     copy.copy_(soft_labels)
-    copy_seconds = time.perf_counter() - start
+    copy_seconds = time.process_time() - start
     del copy
     result = dict(classes=num_classes, table_gib=table_bytes / 2**30,
                   copy_seconds=copy_seconds)
@@ -139,9 +142,9 @@ def measure(num_classes, batches, batch_size, dense_max_classes, seed,
         seconds = 0.0
         for logits, labels in fake_batches(num_classes, batches, batch_size,
                                            mixed, generator):
-            start = time.perf_counter()
+            start = time.process_time()
             stats.update(logits, labels)
-            seconds += time.perf_counter() - start
+            seconds += time.process_time() - start
         key = 'mixup' if mixed else 'hard'
         result[f'{key}_us_per_sample'] = 1e6 * seconds / samples
         logger.info(f'C={num_classes}: class sums, {key} labels, '
@@ -159,17 +162,17 @@ def measure(num_classes, batches, batch_size, dense_max_classes, seed,
         for logits, labels in fake_batches(num_classes, batches, batch_size,
                                            False, generator):
             stats.update(logits, labels)
-        start = time.perf_counter()
+        start = time.process_time()
         soft_labels_from_statistics(stats, soft_labels, 2.0, out=soft_labels)
-        result['table_seconds'] = time.perf_counter() - start
-        start = time.perf_counter()
+        result['table_seconds'] = time.process_time() - start
+        start = time.process_time()
         soft_label_summary(soft_labels)
-        result['summary_seconds'] = time.perf_counter() - start
-        start = time.perf_counter()
+        result['summary_seconds'] = time.process_time() - start
+        start = time.process_time()
         writer = save_soft_label_history(directory, 'epoch_1', soft_labels)
         if writer is not None:
             writer.join()
-        result['history_seconds'] = time.perf_counter() - start
+        result['history_seconds'] = time.process_time() - start
         del stats
         result['peak_extra_tables'] = (rss_bytes('VmHWM') -
                                        before) / table_bytes
