@@ -163,6 +163,28 @@ def test_checkpoint_with_a_nan_soft_label_row_is_refused(tmp_path, resume):
         train(cfg)
 
 
+@pytest.mark.parametrize('target', ['paper', 'bounded'])
+def test_targets_that_lose_the_true_class_warn(tmp_path, target):
+    """An untrained model's peers give a near-uniform S: in the paper's form
+    the targets then put ~1/C on the true class, and the update says so;
+    the bounded form keeps 1 - eps = 0.9 and does not warn."""
+    cfg = colam_config(tmp_path, max_epochs=2, head=dict(target=target))
+    cfg['optim_wrapper']['optimizer']['lr'] = 1e-6  # stays untrained
+    runner = train(cfg)
+    mass = runner.model.head.true_class_mass()
+    warning = 'the training targets put'
+    if target == 'paper':
+        table = history(runner, 1)
+        assert mass == pytest.approx(np.diag(table).mean(), rel=1e-6)
+        assert mass < 0.2
+        assert (f'SoftLabelHook: after epoch 1 the training targets put '
+                f'{mass:.2f} of their mass on the true class') in \
+            log_text(runner)
+    else:
+        assert mass == pytest.approx(0.9)
+        assert warning not in log_text(runner)
+
+
 @pytest.mark.parametrize('option, pattern', [
     (dict(peer_mode='offline'),
      r"peer_mode='offline' is not supported: choose one of 'resample', "

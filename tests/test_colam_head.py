@@ -232,3 +232,13 @@ def test_paper_switch_is_eq4_exactly():
 def test_the_form_sets_the_hooks_update_defaults(target, implied):
     assert COLAMHead(3, 4, target=target,
                      temperature=1.5).update_settings() == implied
+
+
+def test_true_class_mass_of_the_training_targets():
+    labels = torch.arange(3)
+    for head in (make_head(hard_label_weight=0.3), make_head(smoothing=0.2)):
+        targets = head.soft_targets(labels).double()
+        assert head.true_class_mass() == pytest.approx(
+            targets.diagonal().mean().item(), rel=1e-6)
+    assert make_head(hard_label_weight=0.3).true_class_mass() == \
+        pytest.approx(0.3 + 0.7 * np.diag(S).mean(), rel=1e-6)

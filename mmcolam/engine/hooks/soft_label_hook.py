@@ -46,6 +46,11 @@ class AfterCheckpoints(Hook):
         self.callback(runner)
 
 
+#: Below this mean true-class mass of the training targets an update warns
+#: that the run may collapse (the paper's form on an immature model).
+MIN_TRUE_CLASS_MASS = 0.5
+
+
 @HOOKS.register_module()
 class SoftLabelHook(Hook):
     """Refresh the soft labels of the model's :class:`COLAMHead` at the end
@@ -60,7 +65,10 @@ class SoftLabelHook(Hook):
     online sums live in checkpoints, so resume continues them. An update
     whose table cannot be saved there stops the run with an OSError, but
     only after the checkpoints of its step (one is saved if the schedule has
-    none) hold the new ``S``, so resuming loses nothing.
+    none) hold the new ``S``, so resuming loses nothing. An update after
+    which the training targets put less than :data:`MIN_TRUE_CLASS_MASS` on
+    the true class (``COLAMHead.true_class_mass``) warns: the paper's form
+    can collapse from there.
 
     Args:
         interval (int): Epochs (iterations) per stage, t in the paper.
@@ -267,6 +275,17 @@ class SoftLabelHook(Hook):
         except OSError as error:
             self.history_failure = (error, f'{unit}_{step}', [
                 h.last_ckpt for h in self.checkpoint_hooks])
+        mass = self.head.true_class_mass()
+        if mass < MIN_TRUE_CLASS_MASS:
+            runner.logger.warning(
+                f'SoftLabelHook: after {unit} {step} the training targets '
+                f'put {mass:.2f} of their mass on the true class (mean over '
+                f'classes; < {MIN_TRUE_CLASS_MASS}): a model trained on them '
+                'gives softer peers, so the next S is softer still and the '
+                'run can collapse (docs/results/paper_form_collapse.md). '
+                "For results use target='bounded' (the default); with "
+                "target='paper', keep_true_class_top=True or a later first "
+                'update (a longer interval) starts S from a better model')
         runner.message_hub.update_scalar('soft_labels/update_seconds',
                                          time.perf_counter() - start)
 

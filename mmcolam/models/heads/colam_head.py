@@ -128,6 +128,15 @@ class COLAMHead(LinearClsHead):
         self.soft_labels.copy_(table)
         self.soft_labels_managed = True
 
+    def true_class_mass(self) -> float:
+        """The mass the training targets of hard labels put on the true
+        class, averaged over the classes: ``1 - eps`` for 'bounded',
+        ``a + (1 - a) * mean(diag(S))`` for 'paper'."""
+        if self.target == 'bounded':
+            return 1 - self.smoothing
+        diagonal = self.soft_labels.diagonal().double().mean().item()
+        return self.hard_label_weight + (1 - self.hard_label_weight) * diagonal
+
     def update_settings(self) -> dict:
         """What the form of the target implies for :class:`SoftLabelHook`'s
         update, where the hook leaves it unset: the guard
