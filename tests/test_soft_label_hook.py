@@ -364,3 +364,29 @@ def test_update_that_cannot_save_history_stops_after_its_checkpoint(
     resumed.train()
     assert sorted(os.listdir(osp.join(resumed.work_dir, 'soft_labels'))) \
         == ['epoch_2.npy', 'epoch_2.png']
+
+
+def test_iteration_loop_saves_the_updates_checkpoint_before_it_stops(
+        tmp_path):
+    """Iteration loop, an update at iteration 6 that cannot save its
+    history, checkpoints every 4 iterations: iter_6.pth is saved for it,
+    at iteration 6, with the updated S."""
+    cfg = colam_config(tmp_path, hook=dict(interval=6, num_peers=4))
+    cfg['train_cfg'] = dict(by_epoch=False, max_iters=18)
+    cfg['default_hooks']['checkpoint'] = dict(
+        type='CheckpointHook', by_epoch=False, interval=4)
+    os.makedirs(tmp_path / 'work_dir')
+    (tmp_path / 'work_dir' / 'soft_labels').write_text('not a folder')
+    runner = build(cfg)
+    with pytest.raises(OSError, match='after iter 6 .* after saving .*'
+                       'iter_6.pth'):
+        runner.train()
+    saved = torch.load(osp.join(runner.work_dir, 'iter_6.pth'),
+                       weights_only=False)
+    assert saved['meta']['iter'] == 6
+    updated = runner.model.head.soft_labels
+    assert not torch.allclose(updated, torch.eye(10))
+    torch.testing.assert_close(saved['state_dict']['head.soft_labels'],
+                               updated, rtol=0, atol=0)
+    assert sorted(f for f in os.listdir(runner.work_dir)
+                  if f.endswith('.pth')) == ['iter_4.pth', 'iter_6.pth']
