@@ -48,12 +48,15 @@ def test_alias_is_its_target_config(alias, target):
 
 @pytest.mark.parametrize('name', CONFIGS)
 def test_config_follows_conventions(name):
-    """custom_imports, the name scheme (tools/analysis_tools/benchmark.py
-    reads the method from it), the method's head and loss, and a batch that
-    matches both the name and auto_scale_lr."""
+    """custom_imports, AugmentationSeedHook, the name scheme
+    (tools/analysis_tools/benchmark.py reads the method from it), the
+    method's head and loss, and a batch that matches both the name and
+    auto_scale_lr."""
     cfg = load_config(name)
     assert 'mmcolam' in cfg.custom_imports['imports']
     assert cfg.custom_imports.get('allow_failed_imports') is False
+    # Resume repeats the random augmentation (README, Resume).
+    assert cfg.default_hooks.augmentation_seed.type == 'AugmentationSeedHook'
     match = NAME.match(osp.basename(name))
     assert match, f'{name} does not follow {{model}}_[{{pretrain}}-pre_]' \
         '{gpus}xb{batch}-{method}_{dataset}.py'

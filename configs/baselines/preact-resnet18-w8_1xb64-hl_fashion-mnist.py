@@ -10,4 +10,7 @@ _base_ = [
 ]
 train_dataloader = dict(
     batch_size=64, dataset=dict(pipeline=[dict(type='PackInputs')]))
-default_hooks = dict(logger=dict(interval=50))
+default_hooks = dict(
+    logger=dict(interval=50),
+    # Augmentation seeded by its place in training: --resume is exact.
+    augmentation_seed=dict(type='AugmentationSeedHook'))

@@ -13,3 +13,5 @@ model = dict(
         'resnet/resnet101_8xb32_in1k_20210831-539c63f8.pth'),
     head=dict(
         loss=dict(type='CrossEntropyLoss', use_soft=True)))
+# Augmentation seeded by its place in training: --resume is exact.
+default_hooks = dict(augmentation_seed=dict(type='AugmentationSeedHook'))

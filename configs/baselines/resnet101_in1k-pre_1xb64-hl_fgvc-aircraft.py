@@ -11,4 +11,7 @@ _base_ = [
 ]
 
 model = dict(head=dict(num_classes=100))
-default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=3))
+default_hooks = dict(
+    checkpoint=dict(interval=1, max_keep_ckpts=3),
+    # Augmentation seeded by its place in training: --resume is exact.
+    augmentation_seed=dict(type='AugmentationSeedHook'))

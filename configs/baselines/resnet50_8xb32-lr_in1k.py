@@ -15,3 +15,5 @@ model = dict(
         'resnet/resnet50_8xb32_in1k_20210831-ea4938fc.pth'),
     head=dict(
         loss=dict(type='CrossEntropyLoss', use_soft=True)))
+# Augmentation seeded by its place in training: --resume is exact.
+default_hooks = dict(augmentation_seed=dict(type='AugmentationSeedHook'))

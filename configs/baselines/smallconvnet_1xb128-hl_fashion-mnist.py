@@ -5,4 +5,7 @@ _base_ = [
     '../_base_/schedules/fashion_mnist_12e.py',
     'mmpretrain::_base_/default_runtime.py',
 ]
-default_hooks = dict(logger=dict(interval=50))
+default_hooks = dict(
+    logger=dict(interval=50),
+    # Augmentation seeded by its place in training: --resume is exact.
+    augmentation_seed=dict(type='AugmentationSeedHook'))

@@ -13,4 +13,7 @@ _base_ = [
 train_dataloader = dict(batch_size=64)
 # Keep the three latest checkpoints (each holds the soft labels of a
 # COLAM run), not one per epoch.
-default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=3))
+default_hooks = dict(
+    checkpoint=dict(interval=1, max_keep_ckpts=3),
+    # Augmentation seeded by its place in training: --resume is exact.
+    augmentation_seed=dict(type='AugmentationSeedHook'))
