@@ -270,3 +270,26 @@ def test_in_a_runner_test_loop_against_the_logits(tmp_path):
     assert metrics['calibration/nll'] == pytest.approx(nll, rel=1e-5)
     assert 0 < nll < 10 and ece > 0
     assert osp.isfile(tmp_path / 'diagram' / 'reliability_diagram.png')
+
+
+def test_fashion_mnist_configs_evaluate_calibration_beside_accuracy():
+    """The base evaluator of every Fashion-MNIST config: accuracy as before,
+    ECE with 15 bins and NLL, here on the worked example."""
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    cfg = Config.fromfile(osp.join(
+        root, 'configs/baselines/smallconvnet_1xb128-hl_fashion-mnist.py'))
+    assert cfg.val_evaluator == cfg.test_evaluator
+    metrics = {}
+    for metric_cfg in cfg.test_evaluator:
+        metric = METRICS.build(metric_cfg)
+        metric.process(None, samples(SCORES, LABELS))
+        metrics.update(metric.evaluate(len(SCORES)))
+    # 15 bins ((b-1)/15, b/15], b = ceil(15 c): 0.5 -> 8, 0.4 -> 6,
+    # 0.75 -> 12, 0.6 -> 9, 0.9 -> 14, 1.0 -> 15, 0.7 -> 11; 0.8 is the
+    # edge 12/15, but the float32 score 0.8 is 0.800000012 > 12/15: bin 13.
+    # One sample a bin, so each adds |right - conf| / 8.
+    gaps = [.5, .4, .25, .6, .1, 0, .8, .3]
+    assert metrics == {
+        'accuracy/top1': pytest.approx(62.5),
+        'calibration/ece': pytest.approx(100 * sum(gaps) / 8, rel=1e-6),
+        'calibration/nll': pytest.approx(NLL, rel=1e-6)}

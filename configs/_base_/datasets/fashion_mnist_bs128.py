@@ -40,6 +40,13 @@ val_dataloader = dict(
         pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),
 )
-val_evaluator = dict(type='Accuracy', topk=(1, ))
+# Top-1 accuracy, and how well the confidence is calibrated: the expected
+# calibration error of the top-1 confidence (15 equal-width bins, in %) and
+# the mean negative log-likelihood of the true class (mmcolam's metrics).
+val_evaluator = [
+    dict(type='Accuracy', topk=(1, )),
+    dict(type='ExpectedCalibrationError', num_bins=15),
+    dict(type='NegativeLogLikelihood'),
+]
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
