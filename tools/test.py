@@ -22,7 +22,8 @@ from mmengine.evaluator import DumpResults
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmcolam.engine.launch import (launch_or_exit, parse_with_launcher,
+from mmcolam.engine.launch import (exit_gloo_run, launch_or_exit,
+                                   parse_with_launcher,
                                    set_launcher_and_work_dir)
 from mmcolam.upstream_noise import quiet_upstream_logs
 
@@ -136,3 +137,4 @@ def main(argv=None):
 
 if __name__ == '__main__':
     main()
+    exit_gloo_run()  # otherwise a gloo run can abort as it exits
