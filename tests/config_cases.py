@@ -36,6 +36,7 @@ SMALL_DATASETS = {
     'CIFAR10': 'UncheckedCIFAR10',
     'CIFAR100': 'UncheckedCIFAR100',
     'FashionMNISTGz': 'FashionMNISTGz',  # reads the unpacked fake files
+    'CustomDataset': 'CustomDataset',  # the tiny glyph version
 }
 # The COLAM configs that run end to end through the Runner: one network per
 # data set (the other SoftLabelHook configs get a single step and update).
@@ -43,6 +44,7 @@ RUNNER_CONFIGS = [
     'colam/wide-resnet40-4_1xb64-colam_cifar10.py',
     'colam/preact-resnet18_1xb64-colam_cifar100.py',
     'colam/smallconvnet_1xb128-colam_fashion-mnist.py',
+    'colam/smallconvnet_1xb128-colam_glyphs.py',
 ]
 METAFILE = osp.join(CONFIG_ROOT, 'colam', 'metafile.yml')
 README = osp.join(CONFIG_ROOT, 'colam', 'README.md')
@@ -56,6 +58,8 @@ DATA_NAMES = {
     'FGVCAircraft': 'FGVC-Aircraft',
     'DTD': 'DTD',
     'FashionMNISTGz': 'Fashion-MNIST',
+    # CustomDataset folders: only the glyph data set's configs use them.
+    'CustomDataset': 'Glyphs',
 }
 NAME = re.compile(r'^(?P<model>[^_]+)_(?:[^_]+-pre_)?(?P<gpus>\d+)xb'
                   r'(?P<batch>\d+)'
@@ -71,7 +75,7 @@ def data_in_name(name):
 # it against the config).
 SMALL_CONFIGS = [
     n for n in CONFIGS
-    if data_in_name(n) in ('cifar10', 'cifar100', 'fashion-mnist')
+    if data_in_name(n) in ('cifar10', 'cifar100', 'fashion-mnist', 'glyphs')
 ]
 LARGE_CONFIGS = [n for n in CONFIGS if n not in SMALL_CONFIGS]
 

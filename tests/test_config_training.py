@@ -4,9 +4,10 @@ on fake data gives its method's closed-form loss and update.
 Configs are found by globbing (tests/config_cases.py), so configs added later
 are covered too. By input size:
 
-- 32x32 or smaller (CIFAR, Fashion-MNIST): one ``model.train_step`` on two
-  samples of a small fake data set in the real on-disk format, read through
-  the config's own training pipeline; the loss must equal a closed form of
+- 32x32 or smaller (CIFAR, Fashion-MNIST, glyphs): one ``model.train_step``
+  on two samples of a small fake data set in the real on-disk format (the
+  glyphs: a tiny rendered version), read through the config's own training
+  pipeline; the loss must equal a closed form of
   the config's method and the classifier's weights must move by exactly one
   SGD step with the config's lr and weight decay. Configs with a
   SoftLabelHook first get one soft-label update (checked against an
@@ -46,6 +47,7 @@ from config_cases import (LARGE_CONFIGS, ROOT, RUNNER_CONFIGS, SMALL_CONFIGS,
                           load_config, other_hooks, reads_image_files,
                           soft_label_hooks)
 from fake_data import class_images, write_cifar, write_fashion_mnist
+from glyph_data import tiny_font_dir, write_glyphs
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.hooks import Hook
 from mmengine.optim import build_optim_wrapper
@@ -130,7 +132,13 @@ def fake_roots(tmp_path_factory):
         'CIFAR10': write_cifar(str(root / 'cifar10'), 10, 20, 10),
         'CIFAR100': write_cifar(str(root / 'cifar100'), 100, 200, 20),
         'FashionMNISTGz': write_fashion_mnist(str(root / 'fashion_mnist')),
+        'CustomDataset': write_glyphs(
+            root / 'glyphs', tiny_font_dir(root / 'fonts'))[0],
     }
+
+
+# Shape of a preprocessed small image (CIFAR: (3, 32, 32)).
+INPUT_SHAPES = {'FashionMNISTGz': (1, 28, 28), 'CustomDataset': (1, 32, 32)}
 
 
 def use_fake_data(cfg, roots, batch_size=2, train_samples=None):
@@ -457,8 +465,8 @@ def test_small_config_trains_one_step(name, fake_roots, tmp_path):
     check_parameter_count(name, model)
     dataset, indices = train_samples_of(cfg, 2)
     batch = pseudo_collate([dataset[i] for i in indices])
-    assert batch['inputs'][0].shape[-2:] == \
-        ((28, 28) if dataset_type(cfg) == 'FashionMNISTGz' else (32, 32))
+    assert batch['inputs'][0].shape == \
+        INPUT_SHAPES.get(dataset_type(cfg), (3, 32, 32))
     hooks = soft_label_hooks(cfg)
     if hooks:
         # What SoftLabelHook.before_run does (no Runner here); building the
