@@ -56,7 +56,7 @@ def augmented_config(tmp_path, num_workers=0, persistent=False,
         cfg['train_cfg'] = dict(by_epoch=False, max_iters=20)
         cfg['log_processor'] = dict(by_epoch=False)
     if seed_hook:
-        cfg['default_hooks']['augmentation_seed'] = dict(
+        cfg['default_hooks']['sampler_seed'] = dict(
             type='AugmentationSeedHook')
     cfg['optim_wrapper']['optimizer']['lr'] = 0.0  # the images are the point
     return cfg

@@ -56,7 +56,7 @@ def test_config_follows_conventions(name):
     assert 'mmcolam' in cfg.custom_imports['imports']
     assert cfg.custom_imports.get('allow_failed_imports') is False
     # Resume repeats the random augmentation (README, Resume).
-    assert cfg.default_hooks.augmentation_seed.type == 'AugmentationSeedHook'
+    assert cfg.default_hooks.sampler_seed.type == 'AugmentationSeedHook'
     match = NAME.match(osp.basename(name))
     assert match, f'{name} does not follow {{model}}_[{{pretrain}}-pre_]' \
         '{gpus}xb{batch}-{method}_{dataset}.py'

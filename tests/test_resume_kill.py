@@ -26,7 +26,6 @@ from mmengine.runner import Runner
 from runner_config import colam_config
 from tool_runs import TOOLS, finish, start_tool, stop, write_config
 
-
 AUGMENTATION = [
     dict(type='RandomCrop', crop_size=28, padding=2),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
@@ -38,7 +37,7 @@ def config(tmp_path, hook, max_epochs, num_workers=0, persistent=False):
     cfg = colam_config(tmp_path, max_epochs=max_epochs, hook=hook)
     cfg['default_hooks']['checkpoint'] = dict(
         type='CheckpointHook', interval=1)
-    cfg['default_hooks']['augmentation_seed'] = dict(
+    cfg['default_hooks']['sampler_seed'] = dict(
         type='AugmentationSeedHook')
     loader = cfg['train_dataloader']
     loader['dataset']['pipeline'] = AUGMENTATION

@@ -13,4 +13,4 @@ train_dataloader = dict(
 default_hooks = dict(
     logger=dict(interval=50),
     # Augmentation seeded by its place in training: --resume is exact.
-    augmentation_seed=dict(type='AugmentationSeedHook'))
+    sampler_seed=dict(type='AugmentationSeedHook'))

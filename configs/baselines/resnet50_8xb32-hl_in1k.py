@@ -6,4 +6,4 @@
 _base_ = ['mmpretrain::resnet/resnet50_8xb32_in1k.py']
 custom_imports = dict(imports=['mmcolam'], allow_failed_imports=False)
 # Augmentation seeded by its place in training: --resume is exact.
-default_hooks = dict(augmentation_seed=dict(type='AugmentationSeedHook'))
+default_hooks = dict(sampler_seed=dict(type='AugmentationSeedHook'))

@@ -16,4 +16,4 @@ model = dict(
     head=dict(
         loss=dict(type='CrossEntropyLoss', use_soft=True)))
 # Augmentation seeded by its place in training: --resume is exact.
-default_hooks = dict(augmentation_seed=dict(type='AugmentationSeedHook'))
+default_hooks = dict(sampler_seed=dict(type='AugmentationSeedHook'))

@@ -16,4 +16,4 @@ train_dataloader = dict(batch_size=64)
 default_hooks = dict(
     checkpoint=dict(interval=1, max_keep_ckpts=3),
     # Augmentation seeded by its place in training: --resume is exact.
-    augmentation_seed=dict(type='AugmentationSeedHook'))
+    sampler_seed=dict(type='AugmentationSeedHook'))

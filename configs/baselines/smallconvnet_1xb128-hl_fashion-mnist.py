@@ -8,4 +8,4 @@ _base_ = [
 default_hooks = dict(
     logger=dict(interval=50),
     # Augmentation seeded by its place in training: --resume is exact.
-    augmentation_seed=dict(type='AugmentationSeedHook'))
+    sampler_seed=dict(type='AugmentationSeedHook'))

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from mmengine import dist
 from mmengine.dataset import BaseDataset
-from mmengine.hooks import Hook
+from mmengine.hooks import DistSamplerSeedHook
 from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 from mmpretrain.registry import HOOKS
 
@@ -96,9 +96,10 @@ class SeededPipeline:
 
 
 @HOOKS.register_module()
-class AugmentationSeedHook(Hook):
-    """Make every random draw of training a function of the run's seed and
-    of where the draw happens, so that a resumed run (``--resume``, after a
+class AugmentationSeedHook(DistSamplerSeedHook):
+    """MMEngine's :class:`DistSamplerSeedHook` (the sampler's epoch), which
+    also makes every random draw of training a function of the run's seed
+    and of where the draw happens, so that a resumed run (``--resume``, after a
     crash or a kill) repeats the uninterrupted run bit for bit, with random
     augmentation, any ``num_workers``, persistent workers or not, and any
     number of processes.
@@ -119,7 +120,8 @@ class AugmentationSeedHook(Hook):
     The training dataset must be an MMEngine ``BaseDataset`` (as every
     MMPretrain dataset is), not a dataset wrapper, and the loader must batch
     with a batch sampler (``batch_size`` set). Nothing is stored in
-    checkpoints. The hook has no arguments.
+    checkpoints. The hook has no arguments; it takes the place of
+    ``default_hooks.sampler_seed``.
     """
 
     priority = 'VERY_HIGH'  # draws of other hooks' before_train_iter too
@@ -133,7 +135,8 @@ class AugmentationSeedHook(Hook):
                 'AugmentationSeedHook seeds the pipeline of an MMEngine '
                 'BaseDataset, but the training dataset is '
                 f'{type(dataset).__name__}: use it without a dataset wrapper, '
-                "or remove default_hooks['augmentation_seed']")
+                'or set default_hooks.sampler_seed back to '
+                "dict(type='DistSamplerSeedHook')")
         batch_sampler = loader.batch_sampler
         if getattr(batch_sampler, 'sampler', None) is not loader.sampler:
             raise TypeError(
@@ -142,8 +145,8 @@ class AugmentationSeedHook(Hook):
                 f'train_dataloader.batch_size={loader.batch_size!r} and its '
                 f'batch sampler is {type(batch_sampler).__name__}: set '
                 'batch_size to an integer (no batch_sampler, or one with a '
-                "sampler attribute), or remove default_hooks"
-                "['augmentation_seed']")
+                'sampler attribute), or set default_hooks.sampler_seed back '
+                "to dict(type='DistSamplerSeedHook')")
         self.by_epoch = isinstance(loop, EpochBasedTrainLoop)
         self.rank = dist.get_rank()
         self.sampler = SeededSampler(loader.sampler, runner.seed, self.rank)
@@ -158,6 +161,7 @@ class AugmentationSeedHook(Hook):
             loop.dataloader_iterator = type(loop.dataloader_iterator)(loader)
 
     def before_train_epoch(self, runner) -> None:
+        super().before_train_epoch(runner)
         if self.by_epoch:  # an iteration loop calls it once, at its start
             self.sampler.next_pass = runner.epoch
         self._seed_process(runner, EPOCH, runner.epoch)
