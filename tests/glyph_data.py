@@ -12,8 +12,8 @@ from mmcolam.datasets.glyph_fonts import folder_font_files
 
 MPL_FONTS = osp.join(
     osp.dirname(matplotlib.__file__), 'mpl-data', 'fonts', 'ttf')
-#: Four families (DejaVu Sans in two styles) and one that lacks most
-#: classes (DejaVu Sans Display).
+#: Four families of three designs (DejaVu Sans in two styles and DejaVu Sans
+#: Mono are one), and one that lacks most classes (DejaVu Sans Display).
 TINY_FONTS = ('DejaVuSans.ttf', 'DejaVuSans-Bold.ttf', 'DejaVuSerif.ttf',
               'DejaVuSansMono.ttf', 'STIXGeneral.ttf', 'DejaVuSansDisplay.ttf')
 

@@ -24,7 +24,8 @@ from tool_runs import REPO, tool_env
 import mmcolam  # noqa: F401  (registers Grayscale)
 from mmcolam.datasets.glyph_classes import (CLASSES, LOOK_ALIKE_GROUPS,
                                             class_dir_name)
-from mmcolam.datasets.glyph_fonts import FontFile, assign_splits, design_of
+from mmcolam.datasets.glyph_fonts import (FontFile, assign_splits, design_of,
+                                          excluded)
 from mmcolam.datasets.glyph_rendering import MARGIN
 
 TOOL = osp.join(REPO, 'tools', 'dataset_converters', 'render_glyphs.py')
@@ -75,12 +76,32 @@ def test_clones_and_styles_share_a_design():
         for f in ('Liberation Sans', 'Liberation Sans Narrow', 'Arimo',
                   'Nimbus Sans', 'Nimbus Sans Narrow', 'FreeSans')
     } == {'Helvetica/Arial-like'}
-    assert design_of('Hack') == design_of('DejaVu Sans Mono')
-    assert design_of('DejaVu Sans Mono') != design_of('DejaVu Sans')
+    assert {design_of(f) for f in ('DejaVu Sans', 'DejaVu Sans Mono',
+                                   'Hack')} == {'DejaVu Sans'}
+    assert design_of('DejaVu Serif') == 'DejaVu'
+    assert {design_of(f) for f in ('PT Sans', 'PT Sans Caption', 'PT Serif',
+                                   'PT Mono')} == {'PT'}
+    assert {design_of(f) for f in ('Linux Libertine O',
+                                   'Linux Libertine Display O',
+                                   'Linux Libertine Mono O')} == \
+        {'Linux Libertine'}
+    assert design_of('Linux Biolinum O') == 'Linux Biolinum'
+    assert design_of('Accanthis ADF Std No2') == 'Accanthis ADF Std'
     assert design_of('Roboto Condensed') == 'Roboto'
     assert design_of('EB Garamond 12') == 'EB Garamond'
-    assert design_of('PT Sans Caption') == 'PT Sans'
     assert design_of('Lato Hairline') == 'Lato'
+    assert design_of('Lobster Two') == 'Lobster Two'
+
+
+def test_fonts_that_are_not_letters_are_left_out_by_name():
+    for family in ('Go Smallcaps', 'EB Garamond SC', 'Linux Libertine '
+                   'Initials O'):
+        assert excluded(family) == 'small capitals'
+    for family in ('Standard Symbols PS', 'D050000L',
+                   'Linux Biolinum Keyboard O', 'DejaVu Math TeX Gyre'):
+        assert excluded(family) == 'not text'
+    for family in ('Go', 'Caladea', 'Comic Neue', 'Scientifica'):
+        assert excluded(family) is None
 
 
 def test_splits_share_no_design_and_follow_the_fractions():
@@ -114,9 +135,12 @@ def test_tiny_version_splits_by_family_and_covers_every_class(tiny):
         assert not designs[a] & designs[b]
     assert set.union(*families.values()) == {
         'DejaVu Sans', 'DejaVu Serif', 'DejaVu Sans Mono', 'STIXGeneral'}
-    # Both DejaVu Sans files in one split; Display lacks classes.
+    # DejaVu Sans (two styles) and DejaVu Sans Mono, one design, in one
+    # split; Display lacks classes.
     (sans, ) = [n for n in SPLITS if 'DejaVu Sans' in families[n]]
     assert sorted(splits[sans]['families']['DejaVu Sans']) == ['Bold', 'Book']
+    assert 'DejaVu Sans Mono' in families[sans]
+    assert designs[sans] == {'DejaVu Sans'}
     assert manifest['skipped_families'] == ['DejaVu Sans Display']
     (skipped, ) = manifest['skipped_fonts']
     assert skipped['path'].endswith('DejaVuSansDisplay.ttf')

@@ -12,7 +12,7 @@ from PIL import Image, features
 
 from mmcolam.version import __version__
 from .glyph_classes import CLASSES, LOOK_ALIKE_GROUPS, class_dir_name
-from .glyph_fonts import (SMALL_CAPS, SPLIT_FRACTIONS, FontFile, assign_splits,
+from .glyph_fonts import (SPLIT_FRACTIONS, FontFile, assign_splits, excluded,
                           missing_characters, read_font)
 from .glyph_rendering import (AUGMENTATION, RENDERER_VERSION, GlyphRenderer,
                               image_seed)
@@ -23,8 +23,9 @@ def usable_fonts(fonts: Sequence[Tuple[str, Optional[str]]],
     """The fonts that draw every class, and why the others are left out.
 
     A file is left out if its name table cannot be read, if another file
-    has its family and style (the first path is kept), if its family is one
-    of small capitals (:data:`~.glyph_fonts.SMALL_CAPS`), or if it lacks a
+    has its family and style (the first path is kept), if its family is
+    left out by name (:func:`~.glyph_fonts.excluded`: small capitals,
+    symbols), or if it lacks a
     class: no entry in its character map, the other case's glyph, or an
     entry that draws nothing.
 
@@ -48,8 +49,8 @@ def usable_fonts(fonts: Sequence[Tuple[str, Optional[str]]],
         key = (font.family, font.style)
         if key in seen:
             reason = f'duplicate of {seen[key]}'
-        elif SMALL_CAPS.search(font.family):
-            reason = 'small capitals'
+        elif excluded(font.family):
+            reason = excluded(font.family)
         else:
             missing = missing_characters(path, CLASSES)
             if not missing:

@@ -45,19 +45,28 @@ CLONES = (
     ('Helvetica/Arial-like', r'(Liberation Sans|Arimo|Nimbus Sans|FreeSans)'),
     ('Times-like', r'(Liberation Serif|Tinos|Nimbus Roman|FreeSerif)'),
     ('Courier-like', r'(Liberation Mono|Cousine|Nimbus Mono|FreeMono)'),
-    ('DejaVu Sans Mono', r'(DejaVu Sans Mono|Hack)'),  # Hack derives from it
+    # DejaVu Sans Mono is DejaVu Sans monospaced, and Hack derives from it.
+    ('DejaVu Sans', r'(DejaVu Sans|Hack)'),
     ('Gentium', r'Gentium'),
 )
-#: Words after a family's name that name a width, weight or optical size of
-#: the same design (``Roboto Condensed`` is Roboto, ``PT Sans Caption`` is
-#: PT Sans).
+#: Words after a family's first word that name a member of the same
+#: superfamily (``PT Sans``, ``PT Serif`` and ``PT Mono`` are PT), a width,
+#: weight or optical size (``Roboto Condensed`` is Roboto, ``EB Garamond
+#: 12`` is EB Garamond), or a format (``Linux Libertine O``).
 VARIANT_WORDS = ('Black', 'Bold', 'Book', 'Caption', 'Condensed', 'Display',
                  'ExtraBold', 'ExtraLight', 'Hairline', 'Heavy', 'Light',
-                 'Medium', 'NL', 'Narrow', 'SemiBold', 'SemiCondensed',
-                 'Semibold', 'Text', 'Thin', r'\d+')
-#: Families whose lower-case letters are small capitals: their 'a' is an A.
-SMALL_CAPS = re.compile(r'\b(SC|Smallcaps|Small ?Caps|Caps|Capitals|'
-                        r'Initials)\b', re.IGNORECASE)
+                 'Medium', 'Mono', 'NL', 'Narrow', 'O', 'Sans', 'SemiBold',
+                 'SemiCondensed', 'Semibold', 'Serif', 'Text', 'Thin',
+                 r'No\d+', r'\d+')
+#: Families left out by name, and why: lower-case letters drawn as small
+#: capitals (their 'a' is an A), and fonts whose letters are not text
+#: (Symbol's 'a' is an alpha, Dingbats' a pointing hand, keyboard keys,
+#: mathematical alphabets).
+EXCLUDED_FAMILIES = (
+    (r'\b(SC|Smallcaps|Small ?Caps|Caps|Capitals|Initials)\b',
+     'small capitals'),
+    (r'\b(Symbols?|Dingbats|D050000L|Keyboard|Math)\b', 'not text'),
+)
 #: Share of the font files (so, of the images) in each split.
 SPLIT_FRACTIONS = (('train', 0.6), ('val', 0.2), ('test', 0.2))
 
@@ -129,12 +138,22 @@ def folder_font_files(folders: Sequence[str]) -> List[str]:
 
 def design_of(family: str) -> str:
     """The design group of a family: its clone group (:data:`CLONES`), or
-    its name without width, weight and size words (:data:`VARIANT_WORDS`)."""
+    its name without the words of :data:`VARIANT_WORDS` after the first."""
     for design, pattern in CLONES:
         if re.match(pattern + r'\b', family):
             return design
-    variant = r'(\s+(' + '|'.join(VARIANT_WORDS) + r'))+$'
-    return re.sub(variant, '', family) or family
+    first, *rest = family.split()
+    variant = re.compile('(' + '|'.join(VARIANT_WORDS) + ')$')
+    return ' '.join([first] + [w for w in rest if not variant.match(w)])
+
+
+def excluded(family: str) -> Optional[str]:
+    """Why a family is left out by its name (:data:`EXCLUDED_FAMILIES`), or
+    None."""
+    for pattern, reason in EXCLUDED_FAMILIES:
+        if re.search(pattern, family, re.IGNORECASE):
+            return reason
+    return None
 
 
 def read_font(path: str, package: Optional[str] = None) -> FontFile:
