@@ -119,9 +119,10 @@ class AugmentationSeedHook(DistSamplerSeedHook):
 
     The training dataset must be an MMEngine ``BaseDataset`` (as every
     MMPretrain dataset is), not a dataset wrapper, and the loader must batch
-    with a batch sampler (``batch_size`` set). Nothing is stored in
-    checkpoints. The hook has no arguments; it takes the place of
-    ``default_hooks.sampler_seed``.
+    with a batch sampler (``batch_size`` set). An epoch loop resumes
+    exactly from a checkpoint of an epoch's end (MMEngine starts an epoch
+    resumed in its middle over). Nothing is stored in checkpoints. The hook
+    has no arguments; it takes the place of ``default_hooks.sampler_seed``.
     """
 
     priority = 'VERY_HIGH'  # draws of other hooks' before_train_iter too
