@@ -4,6 +4,7 @@ loads it; epochs differ; bad loaders are refused. (Resume after a kill, bit
 for bit with augmentation: tests/test_resume_kill.py.)"""
 import copy
 import hashlib
+import os.path as osp
 
 import pytest
 import torch
@@ -115,6 +116,30 @@ def test_without_it_restarted_workers_repeat_their_draws(tmp_path):
         augmented_config(tmp_path, num_workers=2, seed_hook=False))
     assert all(
         torch.equal(inputs[(0, i)], inputs[(1, i)]) for i in range(200))
+
+
+def test_resume_of_a_run_without_a_seed_is_exact(tmp_path):
+    """randomness.seed=None (MMPretrain's default): MMEngine builds the
+    sampler with a new seed before the resumed run takes the checkpoint's;
+    the hook gives the sampler the checkpoint's, so the resumed run shuffles
+    and augments as the uninterrupted one."""
+    cfg = fashion_mnist_config(tmp_path, batch_size=BATCH, max_epochs=3)
+    cfg['train_dataloader']['dataset']['pipeline'] = copy.deepcopy(
+        AUGMENTATION)
+    cfg['default_hooks'].update(
+        sampler_seed=dict(type='AugmentationSeedHook'),
+        checkpoint=dict(type='CheckpointHook', interval=1))
+    cfg['randomness'] = dict(seed=None)
+    straight = Runner.from_cfg(Config(dict(cfg, experiment_name='straight')))
+    straight.train()
+    resumed = Runner.from_cfg(Config(dict(
+        cfg, experiment_name='resumed', work_dir=str(tmp_path / 'resumed'),
+        resume=True, load_from=osp.join(straight.work_dir, 'epoch_1.pth'))))
+    resumed.train()
+    assert resumed.seed == straight.seed
+    expected = straight.model.state_dict()
+    for key, value in resumed.model.state_dict().items():
+        assert torch.equal(value, expected[key]), key
 
 
 def test_dataset_wrapper_is_refused(tmp_path):

@@ -119,10 +119,13 @@ class AugmentationSeedHook(DistSamplerSeedHook):
 
     The training dataset must be an MMEngine ``BaseDataset`` (as every
     MMPretrain dataset is), not a dataset wrapper, and the loader must batch
-    with a batch sampler (``batch_size`` set). An epoch loop resumes
-    exactly from a checkpoint of an epoch's end (MMEngine starts an epoch
-    resumed in its middle over). Nothing is stored in checkpoints. The hook
-    has no arguments; it takes the place of ``default_hooks.sampler_seed``.
+    with a batch sampler (``batch_size`` set). The sampler's ``seed``
+    becomes the run's (on resume, the checkpoint's; with
+    ``randomness.diff_rank_seed`` the sampler keeps its own, and a resumed
+    run shuffles anew). An epoch loop resumes exactly from a checkpoint of
+    an epoch's end (MMEngine starts an epoch resumed in its middle over).
+    Nothing is stored in checkpoints. The hook has no arguments; it takes
+    the place of ``default_hooks.sampler_seed``.
     """
 
     priority = 'VERY_HIGH'  # draws of other hooks' before_train_iter too
@@ -150,6 +153,11 @@ class AugmentationSeedHook(DistSamplerSeedHook):
                 "to dict(type='DistSamplerSeedHook')")
         self.by_epoch = isinstance(loop, EpochBasedTrainLoop)
         self.rank = dist.get_rank()
+        if hasattr(loader.sampler, 'seed') and not runner.cfg.get(
+                'randomness', {}).get('diff_rank_seed', False):
+            # MMEngine seeds the sampler before a resumed run takes the
+            # checkpoint's seed (a config without a seed draws a new one).
+            loader.sampler.seed = runner.seed
         self.sampler = SeededSampler(loader.sampler, runner.seed, self.rank)
         batch_sampler.sampler = self.sampler
         dataset.pipeline = SeededPipeline(dataset.pipeline)
