@@ -79,6 +79,7 @@ def test_clones_and_styles_share_a_design():
     assert {design_of(f) for f in ('DejaVu Sans', 'DejaVu Sans Mono',
                                    'Hack')} == {'DejaVu Sans'}
     assert design_of('DejaVu Serif') == 'DejaVu'
+    assert design_of('GentiumAlt') == design_of('Gentium Plus') == 'Gentium'
     assert {design_of(f) for f in ('PT Sans', 'PT Sans Caption', 'PT Serif',
                                    'PT Mono')} == {'PT'}
     assert {design_of(f) for f in ('Linux Libertine O',

@@ -47,7 +47,7 @@ CLONES = (
     ('Courier-like', r'(Liberation Mono|Cousine|Nimbus Mono|FreeMono)'),
     # DejaVu Sans Mono is DejaVu Sans monospaced, and Hack derives from it.
     ('DejaVu Sans', r'(DejaVu Sans|Hack)'),
-    ('Gentium', r'Gentium'),
+    ('Gentium', r'Gentium(Alt)?'),
 )
 #: Words after a family's first word that name a member of the same
 #: superfamily (``PT Sans``, ``PT Serif`` and ``PT Mono`` are PT), a width,
