@@ -17,7 +17,8 @@ SAMPLE, EPOCH, ITERATION = range(3)
 
 def key_seed(*key: int) -> int:
     """A 64-bit seed that is a hash (BLAKE2b) of the integers ``key``."""
-    digest = hashlib.blake2b(repr(key).encode(), digest_size=8).digest()
+    text = repr(tuple(int(k) for k in key))  # NumPy integers too
+    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
     return int.from_bytes(digest, 'little')
 
 
