@@ -9,7 +9,7 @@ dataset_type = 'CustomDataset'
 data_root = 'data/glyphs'
 # The training split's pixel mean and std (manifest.json: train_mean,
 # train_std).
-data_preprocessor = dict(num_classes=118, mean=[29.66], std=[45.36])
+data_preprocessor = dict(num_classes=118, mean=[28.31], std=[44.16])
 
 # Grayscale: LoadImageFromFile here reads one channel, but
 # ImageClassificationInferencer replaces it by its own loading, which reads
