@@ -242,3 +242,17 @@ def test_true_class_mass_of_the_training_targets():
             targets.diagonal().mean().item(), rel=1e-6)
     assert make_head(hard_label_weight=0.3).true_class_mass() == \
         pytest.approx(0.3 + 0.7 * np.diag(S).mean(), rel=1e-6)
+
+
+def test_misled_classes_are_those_whose_target_tops_another_class():
+    table = torch.tensor([[0.2, 0.5, 0.3], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4]])
+    paper = COLAMHead(3, 4, target='paper')
+    paper.set_soft_labels(table)
+    assert paper.misled_classes() == [0]
+    # a = 0.5: row 0's target is [0.6, 0.25, 0.15], its own class on top.
+    weighted = COLAMHead(3, 4, target='paper', hard_label_weight=0.5)
+    weighted.set_soft_labels(table)
+    assert weighted.misled_classes() == []
+    bounded = COLAMHead(3, 4)
+    bounded.set_soft_labels(table)
+    assert bounded.misled_classes() == []

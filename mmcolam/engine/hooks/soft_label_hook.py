@@ -67,8 +67,8 @@ class SoftLabelHook(Hook):
     only after the checkpoints of its step (one is saved if the schedule has
     none) hold the new ``S``, so resuming loses nothing. An update after
     which the training targets put less than :data:`MIN_TRUE_CLASS_MASS` on
-    the true class (``COLAMHead.true_class_mass``) warns: the paper's form
-    can collapse from there.
+    the true class, or more on another class than on the true one, warns
+    (:meth:`warn_if_targets_mislead`): the paper's form collapses from there.
 
     Args:
         interval (int): Epochs (iterations) per stage, t in the paper.
@@ -275,19 +275,29 @@ class SoftLabelHook(Hook):
         except OSError as error:
             self.history_failure = (error, f'{unit}_{step}', [
                 h.last_ckpt for h in self.checkpoint_hooks])
-        mass = self.head.true_class_mass()
-        if mass < MIN_TRUE_CLASS_MASS:
-            runner.logger.warning(
-                f'SoftLabelHook: after {unit} {step} the training targets '
-                f'put {mass:.2f} of their mass on the true class (mean over '
-                f'classes; < {MIN_TRUE_CLASS_MASS}): a model trained on them '
-                'gives softer peers, so the next S is softer still and the '
-                'run can collapse (docs/results/paper_form_collapse.md). '
-                "For results use target='bounded' (the default); with "
-                "target='paper', keep_true_class_top=True or a later first "
-                'update (a longer interval) starts S from a better model')
+        self.warn_if_targets_mislead(runner, f'{unit} {step}')
         runner.message_hub.update_scalar('soft_labels/update_seconds',
                                          time.perf_counter() - start)
+
+    def warn_if_targets_mislead(self, runner, name: str) -> None:
+        """Warn when, after the update ``name``, the training targets put
+        less than :data:`MIN_TRUE_CLASS_MASS` on the true class on average,
+        or more on another class than on the true one: from there the
+        paper's form collapses (docs/results/paper_form_collapse.md)."""
+        mass = self.head.true_class_mass()
+        misled = self.head.misled_classes()
+        if mass >= MIN_TRUE_CLASS_MASS and not misled:
+            return
+        listed = f'{misled[:10]}' if len(misled) <= 10 else \
+            f'{misled[:10]} and {len(misled) - 10} more'
+        runner.logger.warning(
+            f'SoftLabelHook: after {name} the training targets put {mass:.2f}'
+            ' of their mass on the true class (mean over classes; warned '
+            f'below {MIN_TRUE_CLASS_MASS}), and those of classes {listed} '
+            'put more on another class than on their own: the run can '
+            'collapse (docs/results/paper_form_collapse.md). For results use '
+            "target='bounded' (the default); with target='paper', "
+            'keep_true_class_top=True keeps each row\'s own class on top')
 
     def stop_if_history_failed(self, runner) -> None:
         """After the checkpoint hooks of a step whose update could not save

@@ -11,7 +11,7 @@ from mmcolam.argument_checks import (check_choice, check_number,
                                      check_temperature)
 from mmcolam.soft_label_history import load_table
 from mmcolam.soft_labels import (PeerStatistics, check_soft_label_table,
-                                 colam_targets)
+                                 colam_targets, row_blocks)
 from .batch_labels import accuracy_items, batch_labels
 
 #: The forms of COLAMHead's training target.
@@ -136,6 +136,20 @@ class COLAMHead(LinearClsHead):
             return 1 - self.smoothing
         diagonal = self.soft_labels.diagonal().double().mean().item()
         return self.hard_label_weight + (1 - self.hard_label_weight) * diagonal
+
+    @torch.no_grad()
+    def misled_classes(self) -> List[int]:
+        """The classes whose training target (for a hard label) puts more
+        mass on another class than on their own: the model learns to
+        predict that other class for them."""
+        misled = []
+        for rows in row_blocks(self.num_classes):
+            classes = torch.arange(rows.start, rows.stop,
+                                   device=self.soft_labels.device)
+            targets = self.soft_targets(classes)
+            own = targets.gather(1, classes.unsqueeze(1)).squeeze(1)
+            misled += classes[own < targets.max(dim=1).values].tolist()
+        return misled
 
     def update_settings(self) -> dict:
         """What the form of the target implies for :class:`SoftLabelHook`'s
