@@ -40,3 +40,15 @@ def test_train_size_keeps_the_first_remaining_samples():
 def test_bad_sizes_are_rejected(kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):
         class_balanced_split(LABELS, **kwargs)
+
+
+def test_a_train_size_that_misses_classes_is_rejected():
+    """A data set stored class by class (CustomDataset folders): its first
+    samples are of the first classes only."""
+    sorted_labels = np.repeat(np.arange(5), 100)
+    train, _ = class_balanced_split(sorted_labels, 50, train_size=450)
+    assert set(sorted_labels[train]) == set(range(5))
+    with pytest.raises(ValueError,
+                       match=r'train_size=200 .* no sample of classes '
+                       r'\[3, 4\]'):
+        class_balanced_split(sorted_labels, 50, train_size=200)

@@ -198,7 +198,7 @@ def test_rewrite_of_the_paper_form_builds_a_plain_head():
     tool = load_tool('model_converters/publish_model')
     assert tool.colam_head_args() == {
         'target', 'temperature', 'smoothing', 'hard_label_weight',
-        'soft_label_file'}
+        'initial_table', 'soft_label_file'}
     cfg = Config.fromfile(osp.join(
         ROOT, 'configs', 'colam',
         'preact-resnet18-w8_1xb64-colam-paper_fashion-mnist.py'))

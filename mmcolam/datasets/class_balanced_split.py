@@ -24,7 +24,8 @@ def class_balanced_split(labels,
             classes C (0: no validation split).
         seed (int): Seed of the draw. Defaults to 0.
         train_size (int, optional): Keep the first ``train_size`` of the
-            remaining samples. Defaults to None (all of them).
+            remaining samples; they must hold every class. Defaults to None
+            (all of them).
 
     Returns:
         tuple[np.ndarray, np.ndarray]: sorted training and validation
@@ -56,4 +57,12 @@ def class_balanced_split(labels,
                 f'train_size={train_size!r} must be a positive integer of at '
                 f'most {len(train)} (the samples left after validation)')
         train = train[:train_size]
+        missing = np.setdiff1d(np.unique(labels), labels[train])
+        if len(missing):
+            raise ValueError(
+                f'train_size={train_size!r} keeps the first {train_size} '
+                f'samples in data-set order, which hold no sample of classes '
+                f'{missing[:10].tolist()}{" ..." if len(missing) > 10 else ""}'
+                ' (a data set stored class by class, e.g. CustomDataset '
+                'folders): use a data set in random order, or all of it')
     return train, val
