@@ -6,7 +6,7 @@ table ``S`` (:func:`soft_labels_from_statistics`, paper Alg. 1 lines 9-14 and
 Eq. 6: the minimiser of ``sum 1/2 ||y - f(x)||^2`` over a class's peers is
 their mean, and the new row is ``softmax(mean / T)``).
 """
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
@@ -140,6 +140,14 @@ def row_blocks(num_rows: int, blocks: int = 16):
             for i in range(0, num_rows, step)]
 
 
+def listed(ids: List[int], most: int = 10) -> str:
+    """``ids`` (class or row indices) for a message: the first ``most``,
+    then how many more."""
+    if len(ids) <= most:
+        return f'{ids}'
+    return f'{ids[:most]} and {len(ids) - most} more'
+
+
 def check_soft_label_table(table: torch.Tensor,
                            source: str,
                            allow_zero_rows: bool = False) -> None:
@@ -156,10 +164,9 @@ def check_soft_label_table(table: torch.Tensor,
         ~sums_ok
     rows = torch.nonzero(bad).flatten().tolist()
     if rows:
-        listed = f'{rows[:10]}' if len(rows) <= 10 else \
-            f'{rows[:10]} and {len(rows) - 10} more'
         raise ValueError(
-            f'{source} is not a table of soft labels: rows {listed} are not '
+            f'{source} is not a table of soft labels: rows {listed(rows)} are '
+            'not '
             '(every entry must be finite and >= 0 and every row must sum '
             'to 1)')
 

@@ -8,7 +8,7 @@ from mmengine import dist
 
 from mmcolam.engine.model_unwrap import classifier
 from mmcolam.soft_label_history import save_soft_label_history
-from mmcolam.soft_labels import soft_label_summary
+from mmcolam.soft_labels import listed, soft_label_summary
 
 KEPT_REASONS = dict(
     no_peers='no peer samples (none drawn, or with only_correct=True none '
@@ -27,12 +27,10 @@ def log_update(runner, name: str, iteration: int, table: torch.Tensor,
     for reason, mask in report.items():
         kept = torch.nonzero(mask).flatten().tolist()
         if kept:
-            listed = f'{kept[:10]}' if len(kept) <= 10 else \
-                f'{kept[:10]} and {len(kept) - 10} more'
             # The step makes every update's message new: MMEngine's logger
             # drops a warning identical to an earlier one.
             runner.logger.warning(
-                f'SoftLabelHook: after {name}, classes {listed} ' +
+                f'SoftLabelHook: after {name}, classes {listed(kept)} ' +
                 (f'get the uniform soft label: {UNIFORM_REASON}' if reason ==
                  'uniform' else
                  f'keep their previous soft label: {KEPT_REASONS[reason]}'))

@@ -21,7 +21,7 @@ from mmcolam.engine.soft_label_checks import (check_checkpoint_table,
                                               warn_iteration_checkpoints)
 from mmcolam.engine.soft_label_log import UpdateReporter
 from mmcolam.soft_labels import (EMPTY_ROWS, STATISTICS, PeerStatistics,
-                                 soft_labels_from_statistics)
+                                 listed, soft_labels_from_statistics)
 
 PEER_MODES = ('resample', 'online')
 
@@ -288,13 +288,12 @@ class SoftLabelHook(Hook):
         misled = self.head.misled_classes()
         if mass >= MIN_TRUE_CLASS_MASS and not misled:
             return
-        listed = f'{misled[:10]}' if len(misled) <= 10 else \
-            f'{misled[:10]} and {len(misled) - 10} more'
         runner.logger.warning(
             f'SoftLabelHook: after {name} the training targets put {mass:.2f}'
             ' of their mass on the true class (mean over classes; warned '
-            f'below {MIN_TRUE_CLASS_MASS}), and those of classes {listed} '
-            'put more on another class than on their own: the run can '
+            f'below {MIN_TRUE_CLASS_MASS}), and those of classes '
+            f'{listed(misled)} put more on another class than on their own: '
+            'the run can '
             'collapse (docs/results/paper_form_collapse.md). For results use '
             "target='bounded' (the default); with target='paper', "
             'keep_true_class_top=True keeps each row\'s own class on top')
