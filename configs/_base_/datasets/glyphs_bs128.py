@@ -51,14 +51,6 @@ val_evaluator = [
     dict(type='NegativeLogLikelihood'),
 ]
 test_dataloader = dict(
-    batch_size=500,
-    num_workers=2,
-    persistent_workers=True,
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix='test',
-        pipeline=test_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-)
+    val_dataloader,
+    dataset=dict(val_dataloader['dataset'], data_prefix='test'))
 test_evaluator = val_evaluator
