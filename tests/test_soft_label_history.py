@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from mmcolam import soft_label_history
+import mmcolam.soft_labels.heatmap as soft_label_history
 from mmcolam.analysis import soft_label_evolution
 from mmcolam.engine.soft_label_log import UpdateReporter
 from mmcolam.models.heads import COLAMHead
-from mmcolam.soft_label_history import (FULL_HISTORY_MAX_CLASSES,
-                                        HEATMAP_MAX_CLASSES, HISTORY_TOP_K,
-                                        load_table, save_soft_label_history)
+from mmcolam.soft_labels import (FULL_HISTORY_MAX_CLASSES, HEATMAP_MAX_CLASSES,
+                                 HISTORY_TOP_K, load_table,
+                                 save_soft_label_history)
 
 
 def test_small_table_gets_npy_and_heatmap(tmp_path):

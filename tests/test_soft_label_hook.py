@@ -17,8 +17,7 @@ from mmpretrain.structures import DataSample
 from runner_config import TEMPERATURE, colam_config, softmax_rows
 
 from mmcolam.engine.peers import collate_peers
-from mmcolam.soft_label_history import HeatmapWriter
-from mmcolam.soft_labels import draw_peers
+from mmcolam.soft_labels import HeatmapWriter, draw_peers
 
 
 def build(cfg, extra_hooks=()):

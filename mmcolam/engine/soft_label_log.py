@@ -7,8 +7,8 @@ import torch
 from mmengine import dist
 
 from mmcolam.engine.model_unwrap import classifier
-from mmcolam.soft_label_history import save_soft_label_history
-from mmcolam.soft_labels import listed, soft_label_summary
+from mmcolam.soft_labels import (listed, save_soft_label_history,
+                                 soft_label_summary)
 
 KEPT_REASONS = dict(
     no_peers='no peer samples (none drawn, or with only_correct=True none '

@@ -9,9 +9,8 @@ from mmpretrain.structures import DataSample
 
 from mmcolam.argument_checks import (check_choice, check_number,
                                      check_temperature)
-from mmcolam.soft_label_history import load_table
 from mmcolam.soft_labels import (PeerStatistics, check_soft_label_table,
-                                 colam_targets, row_blocks)
+                                 colam_targets, load_table, row_blocks)
 from .batch_labels import accuracy_items, batch_labels
 
 #: The forms of COLAMHead's training target.
