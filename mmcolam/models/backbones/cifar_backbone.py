@@ -7,8 +7,11 @@
 module) and ``self.stages`` (an ``nn.ModuleList``); this base class checks
 and stores ``out_indices`` / ``frozen_stages``, freezes the stem and the first
 stages, keeps them frozen in ``train()``, and runs the forward pass; it also
-checks the integer arguments that must be ``>= 1`` (widths, groups).
+turns a ``depth`` of the form ``step * n + offset`` (``depth_rule``) into the
+number of blocks per stage.
 """
+from numbers import Integral
+
 from mmpretrain.models.backbones.base_backbone import BaseBackbone
 
 #: Default ``init_cfg`` of the CIFAR backbones: Kaiming for convs and
@@ -25,12 +28,37 @@ class CifarBackbone(BaseBackbone):
 
     A subclass checks its own arguments, calls :meth:`_set_stage_options`
     with its number of stages, builds ``self.stem`` and ``self.stages`` and
-    ends its ``__init__`` with ``self._freeze_stages()``.
+    ends its ``__init__`` with ``self._freeze_stages()``. One whose depth
+    allows ``n`` blocks in every stage sets ``depth_rule`` and gets ``n``
+    from :meth:`_blocks_per_stage`, as MMPretrain's ``ResNet`` gets its
+    blocks from ``arch_settings``.
 
     Returns (forward):
         tuple[Tensor]: the output of every stage in ``self.out_indices``, in
         stage order.
     """
+
+    #: ``(step, offset)``: the supported depths are ``step * n + offset``
+    #: with ``n >= 1`` blocks per stage (None: the subclass has its own).
+    depth_rule = None
+
+    def _blocks_per_stage(self, depth):
+        """``n`` such that ``depth == step * n + offset`` (``depth_rule``).
+
+        Raises:
+            ValueError: ``depth`` is not such an integer with ``n >= 1``;
+                the message starts with the class name and lists the first
+                supported depths.
+        """
+        step, offset = self.depth_rule
+        if isinstance(depth, Integral) and not isinstance(depth, bool):
+            blocks, rest = divmod(depth - offset, step)
+            if blocks >= 1 and not rest:
+                return blocks
+        first = ', '.join(str(step * n + offset) for n in range(1, 5))
+        raise ValueError(f'{type(self).__name__}: depth={depth!r} is not '
+                         f'supported; it must be {step}n + {offset} with '
+                         f'n >= 1 ({first}, ...)')
 
     def _set_stage_options(self, out_indices, frozen_stages, num_stages):
         """Check ``out_indices`` and ``frozen_stages`` against

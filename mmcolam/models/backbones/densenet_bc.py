@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 from mmpretrain.registry import MODELS
 
-from mmcolam.argument_checks import check_int
+from mmcolam.argument_checks import check_int, check_number
 from .cifar_backbone import CIFAR_INIT_CFG, CifarBackbone
 
 
@@ -54,8 +54,8 @@ class DenseNetBC(CifarBackbone):
     Global pooling is left to the neck (``GlobalAveragePooling``). The
     defaults give the paper's DenseNet-BC-100 (k=12): 342 output channels.
 
-    The stage options, freezing and the forward pass (stem, then the
-    stages) are :class:`CifarBackbone`'s.
+    The depth check (``depth_rule``), the stage options, freezing and the
+    forward pass (stem, then the stages) are :class:`CifarBackbone`'s.
 
     Args:
         depth (int): Total depth, ``6n + 4`` with ``n >= 1``. Defaults to 100.
@@ -80,6 +80,7 @@ class DenseNetBC(CifarBackbone):
     """
 
     num_stages = 3
+    depth_rule = (6, 4)
 
     def __init__(self,
                  depth=100,
@@ -90,18 +91,13 @@ class DenseNetBC(CifarBackbone):
                  frozen_stages=-1,
                  init_cfg=CIFAR_INIT_CFG):
         super().__init__(init_cfg=init_cfg)
-        if not isinstance(depth, int) or depth < 10 or (depth - 4) % 6:
-            raise ValueError(f'DenseNetBC: depth={depth!r} is not supported; '
-                             'it must be 6n + 4 with n >= 1 (10, 16, 22, '
-                             '..., 100, ...)')
+        layers_per_block = self._blocks_per_stage(depth)
         check_int('DenseNetBC: growth_rate', growth_rate)
-        if not 0 < compression <= 1:
-            raise ValueError(f'DenseNetBC: compression={compression!r} must '
-                             'be in (0, 1]')
+        check_number('DenseNetBC: compression', compression, 0, 1,
+                     open_low=True)
         num_stages = self.num_stages
         self._set_stage_options(out_indices, frozen_stages, num_stages)
 
-        layers_per_block = (depth - 4) // 6
         channels = 2 * growth_rate
         self.stem = nn.Conv2d(in_channels, channels, 3, padding=1, bias=False)
         self.stages = nn.ModuleList()

@@ -7,7 +7,7 @@ conv, no max-pool) that mixup, COLAM and most label-regularisation papers use.
 import torch.nn as nn
 from mmpretrain.registry import MODELS
 
-from mmcolam.argument_checks import check_int
+from mmcolam.argument_checks import check_choice, check_int
 from .cifar_backbone import CIFAR_INIT_CFG, CifarBackbone
 
 
@@ -86,10 +86,7 @@ class PreActResNet(CifarBackbone):
                  frozen_stages=-1,
                  init_cfg=CIFAR_INIT_CFG):
         super().__init__(init_cfg=init_cfg)
-        if depth not in self.arch_settings:
-            raise ValueError(f'PreActResNet: depth={depth!r} is not '
-                             f'supported; choose one of '
-                             f'{tuple(self.arch_settings)}')
+        check_choice('PreActResNet: depth', depth, tuple(self.arch_settings))
         check_int('PreActResNet: base_channels', base_channels)
         stage_channels = [base_channels * m for m in (1, 2, 4, 8)]
         num_stages = len(stage_channels)

@@ -59,8 +59,8 @@ class ResNeXtCifar(CifarBackbone):
     Global pooling is left to the neck (``GlobalAveragePooling``). The
     defaults give the paper's ResNeXt-29 8x64d.
 
-    The stage options, freezing and the forward pass (stem, then the
-    stages) are :class:`CifarBackbone`'s.
+    The depth check (``depth_rule``), the stage options, freezing and the
+    forward pass (stem, then the stages) are :class:`CifarBackbone`'s.
 
     Args:
         depth (int): Total depth, ``9n + 2`` with ``n >= 1``. Defaults to 29.
@@ -84,6 +84,7 @@ class ResNeXtCifar(CifarBackbone):
     """
 
     stage_channels = (256, 512, 1024)
+    depth_rule = (9, 2)
 
     def __init__(self,
                  depth=29,
@@ -94,16 +95,12 @@ class ResNeXtCifar(CifarBackbone):
                  frozen_stages=-1,
                  init_cfg=CIFAR_INIT_CFG):
         super().__init__(init_cfg=init_cfg)
-        if not isinstance(depth, int) or depth < 11 or (depth - 2) % 9:
-            raise ValueError(f'ResNeXtCifar: depth={depth!r} is not '
-                             'supported; it must be 9n + 2 with n >= 1 (11, '
-                             '20, 29, 38, ...)')
+        blocks_per_stage = self._blocks_per_stage(depth)
         check_int('ResNeXtCifar: cardinality', cardinality)
         check_int('ResNeXtCifar: base_width', base_width)
         num_stages = len(self.stage_channels)
         self._set_stage_options(out_indices, frozen_stages, num_stages)
 
-        blocks_per_stage = (depth - 2) // 9
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, 64, 3, padding=1, bias=False),
             nn.BatchNorm2d(64), nn.ReLU(inplace=True))

@@ -5,7 +5,7 @@ Zagoruyko, Komodakis, "Wide Residual Networks", BMVC 2016.
 import torch.nn as nn
 from mmpretrain.registry import MODELS
 
-from mmcolam.argument_checks import check_int
+from mmcolam.argument_checks import check_int, check_number
 from .cifar_backbone import CIFAR_INIT_CFG, CifarBackbone
 
 
@@ -49,8 +49,8 @@ class WideResNet(CifarBackbone):
     ``widen_factor``), strides 1/2/2, and a final BN-ReLU that closes the last
     stage. Global pooling is left to the neck (``GlobalAveragePooling``).
 
-    The stage options, freezing and the forward pass (stem, then the
-    stages) are :class:`CifarBackbone`'s.
+    The depth check (``depth_rule``), the stage options, freezing and the
+    forward pass (stem, then the stages) are :class:`CifarBackbone`'s.
 
     Args:
         depth (int): Total depth, ``6n + 4`` with ``n >= 1``. Defaults to 40.
@@ -74,6 +74,7 @@ class WideResNet(CifarBackbone):
     """
 
     num_stages = 3
+    depth_rule = (6, 4)
 
     def __init__(self,
                  depth=40,
@@ -84,18 +85,12 @@ class WideResNet(CifarBackbone):
                  frozen_stages=-1,
                  init_cfg=CIFAR_INIT_CFG):
         super().__init__(init_cfg=init_cfg)
-        if not isinstance(depth, int) or depth < 10 or (depth - 4) % 6:
-            raise ValueError(f'WideResNet: depth={depth!r} is not supported; '
-                             'it must be 6n + 4 with n >= 1 (10, 16, 22, '
-                             '28, 34, 40, ...)')
+        blocks_per_stage = self._blocks_per_stage(depth)
         check_int('WideResNet: widen_factor', widen_factor)
-        if not 0 <= drop_rate < 1:
-            raise ValueError(f'WideResNet: drop_rate={drop_rate!r} must be '
-                             'in [0, 1)')
+        check_number('WideResNet: drop_rate', drop_rate, 0, 1, open_high=True)
         num_stages = self.num_stages
         self._set_stage_options(out_indices, frozen_stages, num_stages)
 
-        blocks_per_stage = (depth - 4) // 6
         self.stem = nn.Conv2d(in_channels, 16, 3, padding=1, bias=False)
         self.stages = nn.ModuleList()
         channels = 16
