@@ -14,18 +14,16 @@ distributed run disturbs its own samples independently (seed ``seed + rank``,
 seed; it does not continue where the interrupted run stopped.
 """
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.dist import get_rank
 from mmpretrain.registry import MODELS
 
 from mmcolam.argument_checks import check_int, check_number
-from .utils import (check_label_shape, check_loss_options, get_reduction,
-                    per_sample_cross_entropy, reduce_weighted_loss)
+from .utils import PerSampleLoss, per_sample_cross_entropy
 
 
 @MODELS.register_module()
-class DisturbLabelLoss(nn.Module):
+class DisturbLabelLoss(PerSampleLoss):
     r"""Cross-entropy on labels that are randomly disturbed in training.
 
     In every training forward pass each sample independently keeps its label
@@ -47,21 +45,17 @@ class DisturbLabelLoss(nn.Module):
             ``'mean'`` or ``'sum'``. Defaults to ``'mean'``.
         loss_weight (float): Factor on the whole loss. Defaults to 1.0.
 
-    Returns (forward):
-        Tensor: the reduced loss (shape ``(N,)`` when the reduction is
-        ``'none'``).
+    The forward pass (its arguments, weighting and reduction) is
+    :class:`~mmcolam.models.losses.utils.PerSampleLoss`'s.
     """
 
     def __init__(self, alpha=0.1, seed=None, reduction='mean',
                  loss_weight=1.0):
-        super().__init__()
         check_number('DisturbLabelLoss: alpha', alpha, 0, 1)
         check_int('DisturbLabelLoss: seed', seed, low=0, allow_none=True)
-        check_loss_options('DisturbLabelLoss', reduction, loss_weight)
+        super().__init__(reduction, loss_weight)
         self.alpha = float(alpha)
         self.seed = seed
-        self.reduction = reduction
-        self.loss_weight = float(loss_weight)
         self._generator = None
 
     def disturb_labels(self, label, num_classes):
@@ -90,35 +84,11 @@ class DisturbLabelLoss(nn.Module):
         drawn_score = F.one_hot(drawn, num_classes).to(label.dtype)
         return torch.where(replace[:, None], drawn_score, label)
 
-    def forward(self,
-                cls_score,
-                label,
-                weight=None,
-                avg_factor=None,
-                reduction_override=None):
-        """Compute the loss.
-
-        Args:
-            cls_score (Tensor): Logits, shape ``(N, C)``.
-            label (Tensor): Class indices ``(N,)`` or scores ``(N, C)``.
-            weight (Tensor, optional): Per-sample weights ``(N,)``.
-                Defaults to None.
-            avg_factor (float, optional): Divisor of the summed loss when the
-                reduction is ``'mean'``. Defaults to None.
-            reduction_override (str, optional): Replaces ``reduction`` for
-                this call. Defaults to None.
-        """
-        reduction = get_reduction('DisturbLabelLoss', self.reduction,
-                                  reduction_override)
-        check_label_shape('DisturbLabelLoss', label, cls_score)
+    def per_sample_loss(self, cls_score, label):
         if self.training:
             label = self.disturb_labels(label, cls_score.size(1))
-        loss = reduce_weighted_loss(
-            per_sample_cross_entropy(cls_score, label), weight, reduction,
-            avg_factor)
-        return self.loss_weight * loss
+        return per_sample_cross_entropy(cls_score, label)
 
     def extra_repr(self):
-        return (f'alpha={self.alpha}, seed={self.seed}, '
-                f'reduction={self.reduction!r}, '
-                f'loss_weight={self.loss_weight}')
+        return f'alpha={self.alpha}, seed={self.seed}, ' + \
+            super().extra_repr()

@@ -23,24 +23,24 @@ classes' teacher distributions alike.
 """
 import math
 
-import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
 from mmcolam.argument_checks import check_number, check_temperature
-from .utils import (check_label_shape, check_loss_options, get_reduction,
-                    per_sample_cross_entropy, reduce_weighted_loss)
+from .utils import PerSampleLoss, per_sample_cross_entropy
 
 
 @MODELS.register_module()
-class TfKDRegLoss(nn.Module):
+class TfKDRegLoss(PerSampleLoss):
     r"""Cross-entropy plus a KL term towards a hand-made "virtual teacher":
 
     .. math::
         \ell = (1 - \alpha)\, CE(softmax(z), y)
                + \alpha \, w \, T_s^2 \, KL(p^d \,\|\, softmax(z / T_s))
 
-    with :math:`p^d` the teacher of the module docstring.
+    with :math:`p^d` the teacher of the module docstring. The forward pass
+    (its arguments, weighting and reduction) is
+    :class:`~mmcolam.models.losses.utils.PerSampleLoss`'s.
 
     Args:
         alpha (float): Weight of the KL term, in ``[0, 1]``.
@@ -63,7 +63,6 @@ class TfKDRegLoss(nn.Module):
                  kl_weight=1.0,
                  reduction='mean',
                  loss_weight=1.0):
-        super().__init__()
         check_number('TfKDRegLoss: alpha', alpha, 0, 1)
         check_temperature('TfKDRegLoss: temperature', temperature)
         check_number('TfKDRegLoss: correct_prob', correct_prob, 0, 1,
@@ -71,14 +70,12 @@ class TfKDRegLoss(nn.Module):
         check_temperature('TfKDRegLoss: student_temperature',
                           student_temperature)
         check_number('TfKDRegLoss: kl_weight', kl_weight, 0)
-        check_loss_options('TfKDRegLoss', reduction, loss_weight)
+        super().__init__(reduction, loss_weight)
         self.alpha = float(alpha)
         self.temperature = float(temperature)
         self.correct_prob = float(correct_prob)
         self.student_temperature = float(student_temperature)
         self.kl_weight = float(kl_weight)
-        self.reduction = reduction
-        self.loss_weight = float(loss_weight)
 
     def teacher_probs(self, num_classes):
         """The teacher's probabilities of the true class and of any other.
@@ -103,28 +100,8 @@ class TfKDRegLoss(nn.Module):
         return (math.exp(true_logit - log_norm),
                 math.exp(other_logit - log_norm))
 
-    def forward(self,
-                cls_score,
-                label,
-                weight=None,
-                avg_factor=None,
-                reduction_override=None):
-        """Compute the loss.
-
-        Args:
-            cls_score (Tensor): Logits, shape ``(N, C)``.
-            label (Tensor): Class indices ``(N,)`` or scores ``(N, C)``.
-            weight (Tensor, optional): Per-sample weights ``(N,)``.
-                Defaults to None.
-            avg_factor (float, optional): Divisor of the summed loss when the
-                reduction is ``'mean'``. Defaults to None.
-            reduction_override (str, optional): Replaces ``reduction`` for
-                this call. Defaults to None.
-        """
-        reduction = get_reduction('TfKDRegLoss', self.reduction,
-                                  reduction_override)
+    def per_sample_loss(self, cls_score, label):
         num_classes = cls_score.size(1)
-        check_label_shape('TfKDRegLoss', label, cls_score)
         if label.dim() == 1:
             target = F.one_hot(label.long(), num_classes).to(cls_score.dtype)
         else:
@@ -135,15 +112,11 @@ class TfKDRegLoss(nn.Module):
         log_student = F.log_softmax(
             cls_score / self.student_temperature, dim=1)
         kl = (teacher * (teacher.log() - log_student)).sum(dim=1)
-        loss = (1 - self.alpha) * cross_entropy + (
+        return (1 - self.alpha) * cross_entropy + (
             self.alpha * self.kl_weight * self.student_temperature**2 * kl)
-        loss = reduce_weighted_loss(loss, weight, reduction, avg_factor)
-        return self.loss_weight * loss
 
     def extra_repr(self):
         return (f'alpha={self.alpha}, temperature={self.temperature}, '
                 f'correct_prob={self.correct_prob}, '
                 f'student_temperature={self.student_temperature}, '
-                f'kl_weight={self.kl_weight}, '
-                f'reduction={self.reduction!r}, '
-                f'loss_weight={self.loss_weight}')
+                f'kl_weight={self.kl_weight}, ' + super().extra_repr())
