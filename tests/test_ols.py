@@ -17,7 +17,7 @@ from mmpretrain.structures import DataSample
 from runner_config import assert_finished_run, fashion_mnist_config
 
 import mmcolam  # noqa: F401  (registers the components)
-from mmcolam.engine.soft_label_checks import check_checkpoint_table
+from mmcolam.engine.hooks.soft_label_hook import check_checkpoint_table
 from mmcolam.soft_labels import PeerStatistics, soft_labels_from_statistics
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))

@@ -10,7 +10,7 @@ import torch
 
 import mmcolam.soft_labels.heatmap as soft_label_history
 from mmcolam.analysis import soft_label_evolution
-from mmcolam.engine.soft_label_log import UpdateReporter
+from mmcolam.engine.hooks.soft_label_hook import UpdateReporter
 from mmcolam.models.heads import COLAMHead
 from mmcolam.soft_labels import (FULL_HISTORY_MAX_CLASSES, HEATMAP_MAX_CLASSES,
                                  HISTORY_TOP_K, load_table,

@@ -16,7 +16,7 @@ from mmengine.runner import Runner
 from mmpretrain.structures import DataSample
 from runner_config import TEMPERATURE, colam_config, softmax_rows
 
-from mmcolam.engine.peers import collate_peers
+from mmcolam.engine.hooks.soft_label_hook import collate_peers
 from mmcolam.soft_labels import HeatmapWriter, draw_peers
 
 

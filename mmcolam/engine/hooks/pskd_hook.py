@@ -4,7 +4,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import EpochBasedTrainLoop
 from mmpretrain.registry import HOOKS
 
-from mmcolam.engine.model_unwrap import classifier
+from mmcolam.engine.hooks.soft_label_hook import classifier
 from mmcolam.models.heads.pskd_head import PSKDHead
 
 CHECKPOINT_KEY = 'pskd_predictions'

@@ -1,54 +1,41 @@
-"""SoftLabelHook: refreshes a COLAMHead's soft labels at every stage end."""
+"""SoftLabelHook: what happens at the end of each stage of COLAM's
+alternating minimisation (Li et al., Neural Processing Letters 2022, Alg. 1):
+the peers' statistics, the new soft labels, what is logged and saved, and the
+online peers' running sums in checkpoints."""
+import copy
 import os.path as osp
 import time
 from functools import partial
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence, Tuple
 
+import numpy as np
+import torch
 from mmengine import dist
+from mmengine.dataset import Compose, DefaultSampler
 from mmengine.hooks import CheckpointHook, Hook
+from mmengine.model import BaseTTAModel, is_model_wrapper
+from mmengine.optim import AmpOptimWrapper
 from mmengine.runner import EpochBasedTrainLoop
-from mmpretrain.registry import HOOKS
+from mmengine.runner.amp import autocast
+from mmpretrain.registry import HOOKS, TRANSFORMS
+from torch.utils.data import DataLoader, Subset
 
 from mmcolam.argument_checks import (check_bool, check_choice, check_int,
                                      check_number, check_temperature)
-from mmcolam.engine.model_unwrap import classifier
-from mmcolam.engine.online_window import OnlineWindow, checkpoint_due
-from mmcolam.engine.peers import (peer_dataset, real_samples,
-                                  resample_statistics, training_labels)
-from mmcolam.engine.soft_label_checks import (check_checkpoint_table,
-                                              check_colam_head, check_interval,
-                                              check_online_window,
-                                              warn_iteration_checkpoints)
-from mmcolam.engine.soft_label_log import UpdateReporter
+from mmcolam.models.heads.colam_head import COLAMHead
 from mmcolam.soft_labels import (EMPTY_ROWS, STATISTICS, PeerStatistics,
-                                 listed, soft_labels_from_statistics)
+                                 check_soft_label_table, draw_peers, listed,
+                                 save_soft_label_history, soft_label_summary,
+                                 soft_labels_from_statistics)
 
 PEER_MODES = ('resample', 'online')
-
-
-class AfterCheckpoints(Hook):
-    """Calls ``callback(runner)`` after every training epoch and iteration,
-    once the other hooks (CheckpointHook is ``'VERY_LOW'``) have run."""
-
-    priority = 'LOWEST'
-
-    def __init__(self, callback):
-        self.callback = callback
-
-    def after_train_epoch(self, runner) -> None:
-        self.callback(runner)
-
-    def after_train_iter(self,
-                         runner,
-                         batch_idx,
-                         data_batch=None,
-                         outputs=None) -> None:
-        self.callback(runner)
-
 
 #: Below this mean true-class mass of the training targets an update warns
 #: that the run may collapse (the paper's form on an immature model).
 MIN_TRUE_CLASS_MASS = 0.5
+
+#: The checkpoint key of the online peers' running sums.
+CHECKPOINT_KEY = 'soft_label_peer_statistics'
 
 
 @HOOKS.register_module()
@@ -131,7 +118,11 @@ class SoftLabelHook(Hook):
         if label_temperature is not None:
             label_temperature = check_temperature('label_temperature',
                                                   label_temperature)
-        check_online_window(online_window, interval)
+        check_int('online_window', online_window, allow_none=True)
+        if online_window is not None and online_window > interval:
+            raise ValueError(
+                f'online_window={online_window} is longer than the stage '
+                f'(interval={interval}): use at most {interval}')
         check_int('peer_batch_size', peer_batch_size, allow_none=True)
         self.interval = interval
         self.peer_mode = peer_mode
@@ -147,11 +138,16 @@ class SoftLabelHook(Hook):
         self.peer_batch_size = peer_batch_size
 
     def attach(self, head) -> None:
-        """Take over the soft labels of ``head``, a :class:`COLAMHead`: mark
-        them managed, fill in the settings left to its form
-        (``COLAMHead.update_settings``) and check that they fit it."""
-        check_colam_head(head)
-        head.soft_labels_managed = True
+        """Take over the soft labels of ``head``, a :class:`COLAMHead`
+        (``COLAMHead.accept_soft_label_updates``), fill in the settings left
+        to its form (``COLAMHead.update_settings``) and check that they fit
+        it."""
+        if not isinstance(head, COLAMHead):
+            raise TypeError(
+                'SoftLabelHook refreshes the soft labels of a COLAMHead, but '
+                f'the model head is {type(head).__name__}: set model.head.'
+                "type='COLAMHead' or remove the SoftLabelHook")
+        head.accept_soft_label_updates()
         self.head = head
         implied = head.update_settings()
         if self.keep_true_class_top is None:
@@ -182,7 +178,12 @@ class SoftLabelHook(Hook):
         loop = runner.train_loop
         self.by_epoch = isinstance(loop, EpochBasedTrainLoop)
         self.max_steps = loop.max_epochs if self.by_epoch else loop.max_iters
-        check_interval(self.interval, self.max_steps, self.by_epoch)
+        if self.interval >= self.max_steps:
+            unit = 'epochs' if self.by_epoch else 'iterations'
+            raise ValueError(
+                f'SoftLabelHook interval={self.interval} is not shorter than '
+                f'the run ({self.max_steps} {unit}), so the soft labels would '
+                f'never be updated: use an interval < {self.max_steps}')
         rule = (f'softmax(mean peer logits / {self.label_temperature})'
                 if self.statistic == 'logits' else 'mean peer probabilities')
         runner.logger.info(
@@ -205,8 +206,14 @@ class SoftLabelHook(Hook):
         self.checkpoint_hooks = [
             h for h in runner.hooks if isinstance(h, CheckpointHook)
         ]
-        if self.peer_mode == 'online' and self.by_epoch:
-            warn_iteration_checkpoints(self.checkpoint_hooks, runner.logger)
+        if self.peer_mode == 'online' and self.by_epoch and any(
+                not h.by_epoch for h in self.checkpoint_hooks):
+            # Online sums go into checkpoints at epoch ends only.
+            runner.logger.warning(
+                'SoftLabelHook: online peer statistics are saved only in '
+                'checkpoints taken at epoch ends; an update after resuming '
+                'from a checkpoint saved mid-epoch inside its window counts '
+                'only the epochs run after the resume')
         runner.register_hook(AfterCheckpoints(self.stop_if_history_failed))
 
     def _begin_step(self, runner, step: int, samples=None) -> None:
@@ -340,3 +347,410 @@ class SoftLabelHook(Hook):
             runner._load_from or f'the latest checkpoint in {runner.work_dir}',
             runner.logger, self.head.initial_table == 'zeros')
         self.window.load(checkpoint)
+
+
+# Where the peers come from: the training data's checks, the resample pass
+# and the online mode's share of an epoch.
+
+
+def training_labels(dataset, num_classes: int, preprocessor_classes,
+                    needs_labels: bool, logger) -> Optional[np.ndarray]:
+    """The class of every training sample, checked against the head's
+    ``num_classes`` (and the data preprocessor's); None where the dataset
+    cannot tell and ``needs_labels`` is False (online peers)."""
+    classes = getattr(dataset, 'metainfo', {}).get('classes')
+    if classes is not None and len(classes) != num_classes:
+        raise ValueError(
+            f'model.head.num_classes={num_classes} disagrees with the '
+            f'training dataset, which has {len(classes)} classes')
+    if preprocessor_classes not in (None, num_classes):
+        raise ValueError(
+            f'model.data_preprocessor.num_classes={preprocessor_classes} '
+            f'disagrees with model.head.num_classes={num_classes}')
+    if not hasattr(dataset, 'get_gt_labels'):
+        if needs_labels:
+            raise TypeError(
+                f'peer_mode=\'resample\' needs the class of every training '
+                f'sample, but {type(dataset).__name__} has no '
+                "get_gt_labels(): use peer_mode='online'")
+        return None
+    labels = np.asarray(dataset.get_gt_labels()).reshape(-1)
+    bad = (labels < 0) | (labels >= num_classes)
+    if bad.any():
+        raise ValueError(
+            f'training label {int(labels[bad][0])} (sample '
+            f'{int(np.flatnonzero(bad)[0])}) is outside [0, {num_classes}) '
+            f'of model.head.num_classes={num_classes}')
+    empty = np.flatnonzero(np.bincount(labels, minlength=num_classes) == 0)
+    if len(empty):
+        logger.warning(f'SoftLabelHook: classes {empty.tolist()} have no '
+                       'training samples; their soft labels stay one-hot')
+    return labels
+
+
+def peer_dataset(cfg, dataset, pipeline: Optional[Sequence] = None):
+    """The training set with ``pipeline`` (default: the config's test, else
+    val, pipeline) instead of its own; it shares the training set's data."""
+    if pipeline is None:
+        for name in ('test_dataloader', 'val_dataloader'):
+            loader_cfg = cfg.get(name) or {}
+            pipeline = loader_cfg.get('dataset', {}).get('pipeline')
+            if pipeline is not None:
+                break
+    if pipeline is None:
+        raise ValueError(
+            "peer_mode='resample' runs the peers through the test pipeline, "
+            'but the config has no test_dataloader or val_dataloader with a '
+            'dataset pipeline: set peer_pipeline')
+    if not hasattr(dataset, 'pipeline'):
+        raise TypeError(
+            f'{type(dataset).__name__} has no pipeline to swap for the '
+            "peers' test pipeline: use peer_mode='online'")
+    peers = copy.copy(dataset)
+    peers.pipeline = Compose(
+        [TRANSFORMS.build(t) if isinstance(t, dict) else t for t in pipeline])
+    return peers
+
+
+def collate_peers(batch: Sequence[dict]) -> Tuple[dict, torch.Tensor]:
+    """Collate packed peers into one input tensor (a list where their shapes
+    differ) and one label tensor.
+
+    Done in the loader's worker, so a batch crosses to the main process as
+    two tensors; MMEngine's ``pseudo_collate`` sends two per sample, each
+    through its own file-descriptor handshake (about 0.5 ms apiece).
+
+    Args:
+        batch (Sequence[dict]): Samples packed by ``PackInputs``, with
+            ``inputs`` and a single-label ``data_samples``.
+
+    Returns:
+        tuple[dict, Tensor]: ``dict(inputs=...)`` for the data preprocessor,
+        and the ``(N,)`` labels.
+    """
+    inputs = [sample['inputs'] for sample in batch]
+    if all(x.shape == inputs[0].shape for x in inputs):
+        inputs = torch.stack(inputs)
+    labels = torch.cat([sample['data_samples'].gt_label for sample in batch])
+    return dict(inputs=inputs), labels
+
+
+@torch.no_grad()
+def resample_statistics(model, dataset, labels: np.ndarray,
+                        num_peers: Optional[int], seed,
+                        stats: PeerStatistics, batch_size: int,
+                        num_workers: int, optim_wrapper) -> PeerStatistics:
+    """Run ``num_peers`` random samples of every class (drawn from ``seed``,
+    :func:`~mmcolam.soft_labels.draw_peers`), this rank's share of them,
+    through ``model`` in eval mode, adding their logits to ``stats``.
+
+    Under DDP every rank first takes rank 0's buffers (BatchNorm statistics),
+    which are the ones checkpoints hold, so that a resumed run computes the
+    same statistics.
+    """
+    peers = draw_peers(labels, stats.num_classes, num_peers, seed)
+    rank, world_size = dist.get_dist_info()
+    if world_size > 1:
+        for buffer in model.buffers():
+            dist.broadcast(buffer, src=0)
+    loader = DataLoader(
+        Subset(dataset, peers[rank::world_size].tolist()),
+        batch_size=batch_size,
+        num_workers=num_workers,
+        collate_fn=collate_peers)
+    amp = isinstance(optim_wrapper, AmpOptimWrapper)
+    was_training = model.training
+    model.eval()
+    for data, peer_labels in loader:
+        data = model.data_preprocessor(data, False)
+        with autocast(
+                enabled=amp, dtype=optim_wrapper.cast_dtype if amp else None):
+            logits = model(**data, mode='tensor')
+        stats.update(logits, peer_labels.to(logits.device))
+    model.train(was_training)
+    return stats
+
+
+def real_samples(sampler) -> Optional[int]:
+    """This rank's samples in an epoch of a ``DefaultSampler`` before the
+    repeated ones it pads the epoch with (global positions past the
+    dataset's end); None for other samplers, which do not pad."""
+    if not (isinstance(sampler, DefaultSampler) and sampler.round_up):
+        return None
+    return len(range(sampler.rank, len(sampler.dataset), sampler.world_size))
+
+
+# The online mode's running sums across a stage's last epochs: when they are
+# gathered for a checkpoint, what a checkpoint holds, and how a resumed run
+# continues them.
+
+
+def checkpoint_due(runner, checkpoint_hooks) -> bool:
+    """Whether one of the iteration-based ``checkpoint_hooks`` may save after
+    this iteration, by its own schedule (``interval`` from ``save_begin``,
+    ``save_last``, and ``save_best`` after a validation)."""
+    loop = runner.train_loop
+    step = runner.iter + 1
+    validates = runner.val_loop is not None and step >= loop.val_begin \
+        and (step % loop.val_interval == 0 or step == loop.max_iters)
+    return any(
+        h.every_n_train_iters(runner, h.interval, h.save_begin)
+        or (h.save_last and h.is_last_train_iter(runner))
+        or (h.save_best is not None and validates)
+        for h in checkpoint_hooks if not h.by_epoch)
+
+
+class OnlineWindow:
+    """The running sums of one rank while a window is open: the head adds
+    every training batch to them (``COLAMHead.start_peer_window``).
+
+    Args:
+        head (COLAMHead): The head whose training logits are summed.
+        new_statistics (Callable[[], PeerStatistics]): Makes empty sums.
+    """
+
+    def __init__(self, head, new_statistics: Callable[[], PeerStatistics]):
+        self.head = head
+        self.new_statistics = new_statistics
+        self.stats: Optional[PeerStatistics] = None  # the open window's
+        self.restored = None  # (sums, iteration) from a checkpoint
+        self.gathered = False
+
+    def plan(self, interval: int, max_steps: int, steps: int) -> None:
+        """Sum the last ``steps`` steps (epochs or iterations) of every stage
+        of ``interval`` steps that an update ends (of ``max_steps``)."""
+        self.interval, self.max_steps, self.steps = interval, max_steps, steps
+
+    def contains(self, step: int) -> bool:
+        """Whether ``step`` (1-based) is in a window."""
+        end = -(-step // self.interval) * self.interval  # the stage's end
+        return end < self.max_steps and end - step < self.steps
+
+    def begin_step(self,
+                   iteration: int,
+                   in_window: bool,
+                   samples: Optional[int] = None) -> None:
+        """Before a training step (epoch or iteration) that starts after
+        ``iteration`` iterations: open the window if the step is in it and
+        it is not open, and count at most ``samples`` samples of an epoch
+        (not the repeats a sampler pads an epoch with)."""
+        self.gathered = False
+        if in_window and self.stats is None:
+            self._open(iteration)
+        if samples is not None and self.stats is not None:
+            self.stats.samples_left = samples
+
+    def _open(self, iteration: int) -> None:
+        stats = self.new_statistics()
+        # Only a resumed run continues a window's sums: its iteration
+        # counter is the one the checkpoint was saved at.
+        if self.restored is not None and self.restored[1] == iteration:
+            sums = self.restored[0]
+            if sums.shape != stats.table.shape:
+                raise ValueError(
+                    'the checkpoint holds online peer statistics of shape '
+                    f'{tuple(sums.shape)}, but the head has '
+                    f'num_classes={self.head.num_classes}')
+            if dist.get_rank() == 0:
+                stats.table.copy_(sums)
+        self.restored = None
+        self.stats = stats
+        self.head.start_peer_window(stats)
+
+    def close(self) -> PeerStatistics:
+        """Stop summing and return this rank's sums."""
+        stats = self.stats or self.new_statistics()
+        self.stats = None
+        self.head.stop_peer_window()
+        return stats
+
+    def gather(self) -> None:
+        """Before a checkpoint: sum every rank's partial sums on rank 0,
+        which alone saves, so a resumed run continues the same sums."""
+        stats = self.stats
+        if stats is None:
+            return
+        stats.all_reduce()
+        if dist.get_rank() != 0:
+            stats.reset()
+        self.gathered = True
+
+    def save(self, checkpoint: dict) -> None:
+        """Put the sums into ``checkpoint``: one process holds all of them;
+        several only after :meth:`gather`."""
+        stats = self.stats
+        if stats is not None and (dist.get_world_size() == 1
+                                  or self.gathered):
+            checkpoint[CHECKPOINT_KEY] = stats.table.cpu().clone()
+
+    def load(self, checkpoint: dict) -> None:
+        """Keep the sums a checkpoint holds: :meth:`begin_step` continues
+        them in a resumed run."""
+        if CHECKPOINT_KEY in checkpoint:
+            self.restored = (checkpoint[CHECKPOINT_KEY],
+                             checkpoint['meta']['iter'])
+
+
+# What an update reports: a warning for the rows it kept, one INFO line, the
+# table's scalars for the visualizer, and the table and its heatmap in
+# work_dir/soft_labels/.
+
+KEPT_REASONS = dict(
+    no_peers='no peer samples (none drawn, or with only_correct=True none '
+    'classified correctly)',
+    nonfinite='a peer output or the new row is NaN or inf',
+    true_class_not_top='the new row would not give the class itself the '
+    'largest mass (keep_true_class_top=True)')
+UNIFORM_REASON = "no peer samples, and empty_rows='uniform' (as OLS)"
+
+
+def log_update(runner, name: str, iteration: int, table: torch.Tensor,
+               report: dict) -> None:
+    """Log the update ``name`` (e.g. ``'epoch 5'``) made at training
+    ``iteration``, its new ``table`` and the ``report`` of kept rows
+    (:func:`~mmcolam.soft_labels.soft_labels_from_statistics`)."""
+    for reason, mask in report.items():
+        kept = torch.nonzero(mask).flatten().tolist()
+        if kept:
+            # The step makes every update's message new: MMEngine's logger
+            # drops a warning identical to an earlier one.
+            runner.logger.warning(
+                f'SoftLabelHook: after {name}, classes {listed(kept)} ' +
+                (f'get the uniform soft label: {UNIFORM_REASON}' if reason ==
+                 'uniform' else
+                 f'keep their previous soft label: {KEPT_REASONS[reason]}'))
+    summary = soft_label_summary(table)
+    rows_kept = int(
+        sum(m.sum().item() for k, m in report.items() if k in KEPT_REASONS))
+    runner.logger.info(
+        f'SoftLabelHook: soft labels after {name} '
+        f'({table.size(0) - rows_kept} rows updated, {rows_kept} kept): ' +
+        ', '.join(f'{k}={v:.4f}' for k, v in summary.items()))
+    summary['rows_kept'] = rows_kept
+    runner.visualizer.add_scalars(
+        {f'soft_labels/{k}': v
+         for k, v in summary.items()}, step=iteration)
+
+
+def target_formula(head) -> str:
+    """How a COLAMHead's training targets come from ``S``, as the heatmap
+    writes it (``y``: the one-hot label)."""
+    if head.smoothing is not None:
+        eps = head.smoothing
+        return f'(1 − {eps:g})·y + {eps:g}·offdiag(S)'
+    weight = head.hard_label_weight
+    if weight == 0:
+        return 'y·S'
+    return f'{weight:g}·y + {1 - weight:g}·y·S'
+
+
+class UpdateReporter:
+    """Reports every update; the heatmap is drawn in a background thread
+    and handed to the visualizer (TensorBoard, W&B, ... backends) once
+    :meth:`finish` has waited for it."""
+
+    def __init__(self):
+        self.writer = None
+        self.iteration = None
+
+    def report(self, runner, name: str, iteration: int, table: torch.Tensor,
+               report: dict) -> None:
+        """Log the update ``name`` (e.g. ``'epoch 5'``) and save its table
+        as ``soft_labels/<name>.npy`` and ``.png`` (rank 0; the heatmap
+        shows the head's training targets beside ``S``); call
+        :meth:`finish` first, one heatmap is drawn at a time."""
+        log_update(runner, name, iteration, table, report)
+        if dist.is_main_process():
+            classes = getattr(runner.train_dataloader.dataset, 'metainfo',
+                              {}).get('classes')
+            head = classifier(runner).head
+            self.writer = save_soft_label_history(
+                osp.join(runner.work_dir, 'soft_labels'),
+                name.replace(' ', '_'), table, classes, head.soft_targets,
+                target_formula(head))
+            self.iteration = iteration
+
+    def finish(self, runner) -> None:
+        """Wait for the heatmap being drawn, log the CPU time it took as
+        ``soft_labels/heatmap_cpu_seconds`` and give it to the visualizer
+        at its update's iteration."""
+        writer, self.writer = self.writer, None
+        if writer is None:
+            return
+        writer.join()
+        runner.message_hub.update_scalar('soft_labels/heatmap_cpu_seconds',
+                                         writer.cpu_seconds)
+        if writer.image is not None:
+            runner.visualizer.add_image('soft_labels', writer.image,
+                                        step=self.iteration)
+
+
+# The runner's model and checkpoints, as the hook sees them.
+
+
+def classifier(runner):
+    """The runner's model without its wrappers (DDP, and the TTA model that
+    testing with ``--tta`` puts around the classifier)."""
+    model = runner.model
+    model = model.module if is_model_wrapper(model) else model
+    return model.module if isinstance(model, BaseTTAModel) else model
+
+
+def check_checkpoint_table(checkpoint: dict,
+                           num_classes: int,
+                           resuming: bool,
+                           source: str,
+                           logger,
+                           allow_zero_rows: bool = False) -> None:
+    """Check the soft-label table of a checkpoint (``source`` names it):
+    refuse one that is not a table of soft labels (a NaN row would train
+    to NaN weights; all-zero rows pass with ``allow_zero_rows``, for a head
+    whose table starts at zeros), refuse to resume, and warn when loading
+    (``load_from``), one for another number of classes.
+
+    MMEngine loads checkpoints with ``strict=False``: a shape mismatch is
+    only a warning and the run goes on with the model's own table (the
+    identity), which for a resumed COLAM run would silently restart the
+    soft labels from hard labels.
+    """
+    state = checkpoint.get('state_dict', {})
+    table = next((v for k, v in state.items()
+                  if k in ('head.soft_labels', 'module.head.soft_labels')),
+                 None)
+    if table is None:
+        return
+    if tuple(table.shape) == (num_classes, num_classes):
+        check_soft_label_table(table, f"{source}: head.soft_labels",
+                               allow_zero_rows)
+        return
+    message = (f'the checkpoint\'s head.soft_labels has shape '
+               f'{tuple(table.shape)}, but model.head.num_classes='
+               f'{num_classes} needs ({num_classes}, {num_classes})')
+    if resuming:
+        raise ValueError(
+            f'SoftLabelHook: cannot resume: {message}. Resume only a run '
+            'with the same classes, or start a new run from its weights '
+            'with load_from=... (without resume)')
+    logger.warning(
+        f'SoftLabelHook: load_from: {message}, so its soft labels are '
+        'not loaded and training starts from hard labels (the identity)')
+
+
+class AfterCheckpoints(Hook):
+    """Calls ``callback(runner)`` after every training epoch and iteration,
+    once the other hooks (CheckpointHook is ``'VERY_LOW'``) have run."""
+
+    priority = 'LOWEST'
+
+    def __init__(self, callback):
+        self.callback = callback
+
+    def after_train_epoch(self, runner) -> None:
+        self.callback(runner)
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
+                         outputs=None) -> None:
+        self.callback(runner)

@@ -102,14 +102,16 @@ class COLAMHead(LinearClsHead):
             torch.eye(num_classes) if initial_table == 'identity' else
             torch.zeros(num_classes, num_classes))
         self.soft_label_file = soft_label_file
-        # Whether something sets ``soft_labels``: a SoftLabelHook,
-        # soft_label_file or set_soft_labels(); training needs one.
+        # Whether something sets ``soft_labels``: a SoftLabelHook
+        # (accept_soft_label_updates), soft_label_file or set_soft_labels();
+        # training needs one.
         self.soft_labels_managed = False
         if soft_label_file is not None:
             self.set_soft_labels(
                 torch.from_numpy(load_table(soft_label_file)),
                 f'soft_label_file={soft_label_file!r}')
-        # Where SoftLabelHook's online mode sums the training logits.
+        # Where the training logits are summed while a peer window is open
+        # (start_peer_window, stop_peer_window).
         self.peer_statistics: Optional[PeerStatistics] = None
 
     def set_soft_labels(self, table: torch.Tensor,
@@ -126,6 +128,25 @@ class COLAMHead(LinearClsHead):
         check_soft_label_table(table, source)
         self.soft_labels.copy_(table)
         self.soft_labels_managed = True
+
+    def accept_soft_label_updates(self) -> None:
+        """Let a :class:`SoftLabelHook` refresh ``soft_labels`` in place
+        during training (refused where ``soft_label_file`` fixes them)."""
+        if self.soft_label_file is not None:
+            raise ValueError(
+                f'model.head.soft_label_file={self.soft_label_file!r} fixes '
+                'the soft labels, so a SoftLabelHook would overwrite them: '
+                'remove one of the two')
+        self.soft_labels_managed = True
+
+    def start_peer_window(self, stats: PeerStatistics) -> None:
+        """Add the logits of every training batch to ``stats`` until
+        :meth:`stop_peer_window` (SoftLabelHook's online peers)."""
+        self.peer_statistics = stats
+
+    def stop_peer_window(self) -> None:
+        """Stop adding training batches to the peer statistics."""
+        self.peer_statistics = None
 
     def true_class_mass(self) -> float:
         """The mass the training targets of hard labels put on the true
