@@ -20,7 +20,7 @@ from mmengine.runner import Runner, TestLoop
 from mmpretrain.registry import DATASETS
 
 from mmcolam.analysis.runs import EpochProgress
-from mmcolam.datasets import class_balanced_split
+from mmcolam.datasets import class_balanced_split, class_balanced_subset
 from mmcolam.upstream_noise import quiet_upstream_logs
 
 #: What every run reports on the test set, whatever its config's evaluator.
@@ -39,21 +39,34 @@ def method_name(config: str) -> str:
 
 
 def split(dataset_cfg: dict, val_size: int = 0, split_seed: int = 0,
-          train_subset: Optional[int] = None):
+          train_subset: Optional[int] = None, balanced: bool = False):
     """Training and validation indices of the training set, or (None, None)
-    with neither a validation split nor a subset."""
+    with neither a validation split nor a subset; ``balanced``: the subset
+    is ``train_subset / C`` random images of every class
+    (:func:`class_balanced_subset`, no validation split), not the first
+    ``train_subset``."""
     if not val_size and not train_subset:
         return None, None
-    dataset = DATASETS.build(dict(dataset_cfg, pipeline=[]))
-    return class_balanced_split(dataset.get_gt_labels(), val_size,
-                                split_seed, train_subset)
+    labels = DATASETS.build(dict(dataset_cfg, pipeline=[])).get_gt_labels()
+    if balanced:
+        return class_balanced_subset(labels, train_subset,
+                                     split_seed), np.zeros(0, dtype=int)
+    return class_balanced_split(labels, val_size, split_seed, train_subset)
 
 
-def evaluate(runner, dataset_cfg: dict) -> float:
-    """Top-1 accuracy of the trained model on ``dataset_cfg``."""
+def evaluate(runner, dataset_cfg: dict, confusion: bool = False):
+    """Top-1 accuracy of the trained model on ``dataset_cfg``; with
+    ``confusion``, also its ``(C, C)`` confusion matrix (row = true class)
+    as nested lists."""
     loader = dict(runner.cfg.test_dataloader, dataset=dataset_cfg)
-    loop = TestLoop(runner, loader, dict(type='Accuracy', topk=(1, )))
-    return loop.run()['accuracy/top1']
+    metrics = [dict(type='Accuracy', topk=(1, ))]
+    if confusion:
+        metrics.append(dict(type='ConfusionMatrix'))
+    results = TestLoop(runner, loader, metrics).run()
+    if not confusion:
+        return results['accuracy/top1']
+    matrix = results['confusion_matrix/result'].tolist()
+    return results['accuracy/top1'], matrix
 
 
 def run_once(method: str,
@@ -65,7 +78,9 @@ def run_once(method: str,
              split_seed: int = 0,
              train_subset: Optional[int] = None,
              epochs: Optional[int] = None,
-             prefix: str = '') -> Dict:
+             prefix: str = '',
+             data_set_splits: bool = False,
+             val_confusion: bool = False) -> Dict:
     """Train one (method, seed) and evaluate it.
 
     Args:
@@ -82,6 +97,13 @@ def run_once(method: str,
             images. Defaults to None (all).
         epochs (int, optional): Override ``max_epochs``. Defaults to None.
         prefix (str): Start of the progress lines. Defaults to ''.
+        data_set_splits (bool): Use the data set's own validation split
+            (the config's ``val_dataloader``, e.g. the glyphs' unseen
+            typefaces) instead of ``val_size`` held-out training images, and
+            draw ``train_subset`` class-balanced (``split_seed``), for data
+            sets stored class by class. Defaults to False.
+        val_confusion (bool): Also return the confusion matrix on the
+            validation split as ``val_confusion``. Defaults to False.
 
     Returns:
         dict: ``method``, ``seed``, ``train_accuracy``, ``val_accuracy``
@@ -98,6 +120,7 @@ def run_once(method: str,
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=10**9)
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=-1,
                                         save_last=True)
+    own_val_set = cfg.val_dataloader.dataset if data_set_splits else None
     # Time training alone: the evaluations run once, afterwards.
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
     cfg.test_evaluator = TEST_EVALUATOR
@@ -107,7 +130,7 @@ def run_once(method: str,
         cfg.merge_from_dict(overrides)
     train_set = cfg.train_dataloader.dataset
     train_idx, val_idx = split(train_set, val_size, split_seed,
-                               train_subset)
+                               train_subset, balanced=data_set_splits)
     if train_idx is not None:
         train_set.indices = train_idx.tolist()
     runner = Runner.from_cfg(cfg)
@@ -117,10 +140,17 @@ def run_once(method: str,
     runner.train()
     train_seconds = time.perf_counter() - start
     test_pipeline = cfg.test_dataloader.dataset.pipeline
-    val_accuracy = None
-    if val_idx is not None and len(val_idx):
-        val_accuracy = evaluate(runner, dict(
-            train_set, indices=val_idx.tolist(), pipeline=test_pipeline))
+    val_set, val = None, dict(val_accuracy=None)
+    if own_val_set is not None:
+        val_set = dict(own_val_set, pipeline=test_pipeline)
+    elif val_idx is not None and len(val_idx):
+        val_set = dict(train_set, indices=val_idx.tolist(),
+                       pipeline=test_pipeline)
+    if val_set is not None and val_confusion:
+        val['val_accuracy'], val['val_confusion'] = evaluate(
+            runner, val_set, confusion=True)
+    elif val_set is not None:
+        val['val_accuracy'] = evaluate(runner, val_set)
     train_accuracy = evaluate(runner, dict(train_set,
                                            pipeline=test_pipeline))
     test = runner.test()
@@ -128,7 +158,7 @@ def run_once(method: str,
     # measured inside this very run.
     return dict(
         method=method, seed=seed, train_accuracy=train_accuracy,
-        val_accuracy=val_accuracy, accuracy=test['accuracy/top1'],
+        **val, accuracy=test['accuracy/top1'],
         ece=test['calibration/ece'], nll=test['calibration/nll'],
         train_seconds=train_seconds,
         update_seconds=logged_total(runner, 'soft_labels/update_seconds'),

@@ -1,7 +1,8 @@
 """The regime study: where do soft labels help? Methods x networks x
-training-set sizes x seeds on Fashion-MNIST, each run by
+training-set sizes x seeds on Fashion-MNIST or the glyphs, each run by
 :func:`mmcolam.analysis.benchmark.run_once`, summarised per cell with
 training, validation and test accuracy, test ECE and NLL."""
+import glob
 import itertools
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -23,18 +24,42 @@ def cells(networks: Sequence[str], sizes: Sequence[int],
     ]
 
 
-def run_cell(job: Tuple[Dict, str], work_dir: str,
-             cfg_options: Optional[Dict] = None, val_size: int = 1000) -> Dict:
-    """Train and evaluate one cell with its config, ``job = (cell,
-    config)``, with one thread (in a worker process: several run side by
-    side); return the cell with its results."""
-    cell, config = job
+def config_of(network: str, method: str, dataset: str, root: str) -> str:
+    """The config ``root/configs/*/NETWORK_1xb*-METHOD_DATASET.py``; exits
+    with a message unless exactly one matches."""
+    pattern = osp.join(root, 'configs', '*',
+                       f'{network}_1xb*-{method}_{dataset}.py')
+    found = sorted(glob.glob(pattern))
+    if len(found) != 1:
+        raise SystemExit(f'--networks {network} --methods {method}: '
+                         f'{len(found)} configs match {pattern}')
+    return found[0]
+
+
+def run_cell(job: Tuple[Dict, str, Optional[Dict]], work_dir: str,
+             cfg_options: Optional[Dict] = None, val_size: int = 1000,
+             data_set_splits: bool = False) -> Dict:
+    """Train and evaluate one cell with its config and the cell's own
+    overrides (applied after ``cfg_options``), ``job = (cell, config,
+    overrides or None)``, with one thread (in a worker process: several run
+    side by side); return the cell with its results (for hard labels, with the
+    validation confusion matrix). ``val_size`` and ``data_set_splits``: as
+    :func:`run_once`'s."""
+    cell, config, overrides = job
     import torch
     torch.set_num_threads(1)
     name = f"{cell['network']}_{cell['size']}"
+    # A pool's worker may not start data-loading workers: load in-process
+    # (every evaluation uses the test loader's settings).
+    in_process = {f'{loader}.{key}': value
+                  for loader in ('train_dataloader', 'test_dataloader')
+                  for key, value in (('num_workers', 0),
+                                     ('persistent_workers', False))}
+    cfg_options = {**in_process, **(cfg_options or {}), **(overrides or {})}
     result = run_once(
         cell['method'], config, cell['seed'], osp.join(work_dir, name),
         cfg_options, val_size=val_size, train_subset=cell['size'],
+        data_set_splits=data_set_splits, val_confusion=cell['method'] == 'hl',
         prefix=f"{name} {cell['method']} seed {cell['seed']}")
     return dict(cell, **result)
 

@@ -1,9 +1,9 @@
 from . import samplers  # noqa: F401
-from .class_balanced_split import class_balanced_split
+from .class_balanced_split import class_balanced_split, class_balanced_subset
 from .fashion_mnist import FashionMNISTGz, unpack_fashion_mnist
 from .grayscale import Grayscale
 
 __all__ = [
-    'class_balanced_split', 'FashionMNISTGz', 'Grayscale',
-    'unpack_fashion_mnist'
+    'class_balanced_split', 'class_balanced_subset', 'FashionMNISTGz',
+    'Grayscale', 'unpack_fashion_mnist'
 ]

@@ -6,6 +6,33 @@ import numpy as np
 from mmcolam.argument_checks import check_int
 
 
+def class_balanced_subset(labels, size: int, seed: int = 0) -> np.ndarray:
+    """Sorted indices of ``size / C`` random samples of every class, drawn
+    with ``seed`` (for a data set stored class by class, where the first
+    ``size`` samples would miss classes).
+
+    Args:
+        labels (array-like): ``(N,)`` class of every sample.
+        size (int): Samples in all, a multiple of the number of classes C.
+        seed (int): Seed of the draw. Defaults to 0.
+    """
+    labels = np.asarray(labels, dtype=np.int64).reshape(-1)
+    num_classes = int(labels.max()) + 1 if len(labels) else 0
+    per_class = size // num_classes if num_classes else 0
+    if num_classes and (size % num_classes or
+                        np.bincount(labels).min() < per_class):
+        raise ValueError(
+            f'size={size!r} must be a multiple of the {num_classes} classes '
+            f'of at most {num_classes} x {np.bincount(labels).min()} (the '
+            'smallest class)')
+    rng = np.random.default_rng(seed)
+    subset = np.concatenate([
+        rng.choice(np.flatnonzero(labels == c), per_class, replace=False)
+        for c in range(num_classes)
+    ]) if per_class else np.zeros(0, dtype=np.int64)
+    return np.sort(subset)
+
+
 def class_balanced_split(labels,
                          val_size: int,
                          seed: int = 0,
@@ -44,12 +71,7 @@ def class_balanced_split(labels,
             f'val_size={val_size} takes {per_class} samples of every class, '
             f'but class {int(counts.argmin())} has only {counts.min()}: '
             'leave at least one for training')
-    rng = np.random.default_rng(seed)
-    val = np.concatenate([
-        rng.choice(np.flatnonzero(labels == c), per_class, replace=False)
-        for c in range(num_classes)
-    ]) if per_class else np.zeros(0, dtype=np.int64)
-    val = np.sort(val)
+    val = class_balanced_subset(labels, val_size, seed)
     train = np.setdiff1d(np.arange(len(labels)), val)
     if train_size is not None:
         if check_int('train_size', train_size) > len(train):

@@ -1,14 +1,20 @@
 """The regime study: methods x networks x training-set sizes x seeds on
-Fashion-MNIST, with training, validation and test accuracy.
+Fashion-MNIST or the glyph data set, with training, validation and test
+accuracy.
 
 Usage:
-    python tools/analysis_tools/regime_study.py [--networks N ...]
-        [--sizes S ...] [--methods M ...] [--seeds 0 1 2] [--val-size 1000]
-        [--jobs 2] [--work-dir work_dirs/regime_study] [--cfg-options K=V ...]
+    python tools/analysis_tools/regime_study.py [--dataset fashion-mnist]
+        [--networks N ...] [--sizes S ...] [--methods M ...] [--seeds 0 1 2]
+        [--val-size 1000] [--jobs 2] [--work-dir work_dirs/regime_study]
+        [--cfg-options K=V ...]
 
-A method M of network N is the config ``configs/*/N_1xb*-M_fashion-mnist.py``.
-Every run holds out the same class-balanced ``--val-size`` images (split seed
-0) and trains on the first S of the others. ``--jobs`` runs that many
+A method M of network N is the config ``configs/*/N_1xb*-M_DATASET.py``.
+On Fashion-MNIST every run holds out the same class-balanced ``--val-size``
+images (split seed 0) and trains on the first S of the others. On the glyphs
+(stored class by class) every run trains on the same S / 118 random images
+of every class (seed 0) and validates on the data set's own validation
+split, typefaces seen neither in training nor in the test split
+(``--val-size`` is not used). ``--jobs`` runs that many
 trainings at once, one thread each. Results are appended to
 ``results.json`` as runs end, and a study started again skips the runs it
 finds there (``--report-only`` summarises them without training). Stopping
@@ -23,7 +29,6 @@ import mmcolam  # noqa: F401  (first: filters upstream warnings)
 
 # isort: split
 import argparse
-import glob
 import json
 import multiprocessing
 import os
@@ -40,16 +45,6 @@ from mmcolam.analysis import regime_study as R
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-def config_of(network, method):
-    pattern = osp.join(ROOT, 'configs', '*',
-                       f'{network}_1xb*-{method}_fashion-mnist.py')
-    found = sorted(glob.glob(pattern))
-    if len(found) != 1:
-        raise SystemExit(f'--networks {network} --methods {method}: '
-                         f'{len(found)} configs match {pattern}')
-    return found[0]
-
-
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter,
                     argparse.RawDescriptionHelpFormatter):
     """The module docstring as written, and every option's default."""
@@ -58,6 +53,9 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter,
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=HelpFormatter)
+    parser.add_argument('--dataset', default='fashion-mnist',
+                        choices=['fashion-mnist', 'glyphs'],
+                        help='the data set of the configs')
     parser.add_argument('--networks', nargs='+',
                         default=['smallconvnet', 'preact-resnet18-w8'],
                         metavar='N', help='networks N of the configs')
@@ -90,8 +88,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    configs = {(n, m): config_of(n, m) for n in args.networks
-               for m in args.methods}
+    configs = {(n, m): R.config_of(n, m, args.dataset, ROOT)
+               for n in args.networks for m in args.methods}
     os.makedirs(args.work_dir, exist_ok=True)
     results_path = osp.join(args.work_dir, 'results.json')
     results = json.load(open(results_path)) if osp.isfile(
@@ -107,8 +105,10 @@ def main(argv=None):
     # Leaving the pool, also on Ctrl-C or SIGTERM, terminates its workers.
     with multiprocessing.get_context('spawn').Pool(args.jobs) as pool:
         train = partial(R.run_cell, work_dir=args.work_dir,
-                        cfg_options=args.cfg_options, val_size=args.val_size)
-        jobs = [(c, configs[(c['network'], c['method'])]) for c in todo]
+                        cfg_options=args.cfg_options, val_size=args.val_size,
+                        data_set_splits=args.dataset == 'glyphs')
+        jobs = [(c, configs[(c['network'], c['method'])], None)
+                for c in todo]
         for count, result in enumerate(pool.imap_unordered(train, jobs), 1):
             results.append(result)
             with open(results_path, 'w') as f:

@@ -1,0 +1,4 @@
+# Tf-KD_reg (Yuan et al. 2020) on the glyph data set: TfKDRegLoss's defaults,
+# as in smallconvnet_1xb128-tfkd_fashion-mnist.py, which explains them.
+_base_ = ['./smallconvnet_1xb128-hl_glyphs.py']
+model = dict(head=dict(loss=dict(_delete_=True, type='TfKDRegLoss')))
