@@ -1,21 +1,12 @@
-"""Load MMEngine checkpoints from every source under torch >= 2.6, without
-running their code.
-
-torch 2.6 made ``torch.load`` default to ``weights_only=True``, which refuses
-the message hub and numpy objects that MMEngine 0.10 stores in every
-checkpoint, so ``--resume`` fails; and MMEngine's ``http(s)://`` loader (and
-the model-zoo names that resolve to URLs) loads through
-``torch.hub.load_state_dict_from_url`` with ``weights_only=False``, which
-runs any code the file holds. Every scheme MMEngine 0.10.7 registers is
-registered again here to go through :func:`load_checkpoint_buffer`:
-``weights_only=True`` with only MMEngine's checkpoint objects allowed, as
-inert stand-ins rebuilt and checked after unpickling
-(:mod:`mmcolam.engine.checkpoint_objects`).
+"""Every checkpoint scheme MMEngine 0.10.7 registers, registered again
+(torch >= 2.6) to load with ``weights_only=True`` and only MMEngine's
+checkpoint objects allowed (:mod:`mmcolam.engine.checkpoint_objects`); why:
+docs/design.md, "Loading checkpoints safely".
 
 Schemes: local paths; ``http://``, ``https://``; ``torchvision://``,
 ``modelzoo://``, ``open-mmlab://``, ``openmmlab://``, ``mmcls://`` (names
-resolved with MMEngine's own tables, then loaded as above); ``s3://``,
-``petrel://`` and ``pavi://`` (fetched with MMEngine's backends).
+resolved with MMEngine's own tables); ``s3://``, ``petrel://`` and
+``pavi://`` (fetched with MMEngine's backends).
 """
 import io
 import os

@@ -20,8 +20,7 @@ def soft_label_figure(table: np.ndarray,
                       targets: Optional[np.ndarray] = None,
                       target_formula: str = ''):
     """The heatmap of a ``(C, C)`` soft-label table, a matplotlib ``Figure``
-    with an Agg canvas (object API, no pyplot state: safe in a background
-    thread).
+    with an Agg canvas (no pyplot state, so safe in a background thread).
 
     With ``targets`` (the training target of each class) that differ from
     ``S``, the figure has two panels: the targets on the left, ``S`` on the
@@ -108,8 +107,7 @@ def plot_soft_labels(table: np.ndarray, path: str, *args) -> np.ndarray:
 class HeatmapWriter(threading.Thread):
     """Draws one heatmap with :func:`plot_soft_labels` in a background
     thread; after ``join()``, ``image`` is the heatmap (RGB) and
-    ``cpu_seconds`` the CPU time it took (what it can take from training on
-    a machine short of cores).
+    ``cpu_seconds`` the CPU time it took.
 
     Args:
         table (np.ndarray): The ``(C, C)`` table.

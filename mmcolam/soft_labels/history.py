@@ -11,17 +11,13 @@ import torch
 from .heatmap import HeatmapWriter
 from .table import row_blocks
 
-#: Above this many classes no heatmap is drawn: a C x C image is unreadable
-#: and costly (at ImageNet-21k, minutes of CPU and tens of GiB per update);
-#: the ``.npy`` table and the logged scalars remain.
+#: Above this many classes no heatmap is drawn (docs/design.md).
 HEATMAP_MAX_CLASSES = 100
 
 #: Above this many classes an update's table is saved as its
 #: :data:`HISTORY_TOP_K` largest entries per row (``<name>_top10.npz`` with
-#: ``indices`` and ``values``), not as a full ``.npy``: a full table at
-#: ImageNet-21k is 1.8 GB an update. The full table is in every checkpoint
-#: (``head.soft_labels``) and in the side file of
-#: tools/model_converters/publish_model.py.
+#: ``indices`` and ``values``), not as a full ``.npy``; the full table is in
+#: every checkpoint (``head.soft_labels``).
 FULL_HISTORY_MAX_CLASSES = 1000
 HISTORY_TOP_K = 10
 
@@ -45,8 +41,12 @@ def load_table(path: str) -> np.ndarray:
 
 
 def top_k_rows(table: torch.Tensor, k: int) -> Tuple[np.ndarray, np.ndarray]:
-    """The ``k`` largest entries of every row, found block by block
-    (:func:`~mmcolam.soft_labels.row_blocks`) on the table's device.
+    """The ``k`` largest entries of every row, found block by block on the
+    table's device.
+
+    Args:
+        table (Tensor): ``(C, C)``.
+        k (int): Entries a row.
 
     Returns:
         tuple[np.ndarray, np.ndarray]: ``(C, k)`` int32 column indices and

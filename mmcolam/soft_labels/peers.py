@@ -1,5 +1,5 @@
 """The peers of a class and the per-class sums of their outputs (COLAM, Li
-et al., Neural Processing Letters 2022, Alg. 1 lines 9-13)."""
+et al., Neural Processing Letters 2022, Alg. 1)."""
 from typing import Optional
 
 import numpy as np
@@ -15,10 +15,6 @@ def draw_peers(labels, num_classes: int, num_peers: Optional[int],
                seed) -> np.ndarray:
     """Indices of ``num_peers`` random samples of every class, reproducible.
 
-    Vectorised (no loop over classes): every sample gets a random key, the
-    samples are sorted by (class, key) and the first ``num_peers`` of each
-    class are taken.
-
     Args:
         labels (np.ndarray): ``(N,)`` class of every training sample.
         num_classes (int): C.
@@ -32,6 +28,7 @@ def draw_peers(labels, num_classes: int, num_peers: Optional[int],
     labels = np.asarray(labels, dtype=np.int64)
     if num_peers is None:
         return np.argsort(labels, kind='stable')
+    # No loop over classes: sort by (class, random key), take the first K.
     keys = np.random.default_rng(seed).random(len(labels))
     order = np.lexsort((keys, labels))
     sorted_labels = labels[order]
@@ -41,10 +38,8 @@ def draw_peers(labels, num_classes: int, num_peers: Optional[int],
 
 
 class PeerStatistics:
-    """Per-class sums of peer outputs, their counts and non-finite counts.
-
-    Everything is kept in float32 whatever the compute type (AMP), in one
-    ``(C, C + 2)`` tensor so a single all-reduce synchronises it.
+    """Per-class sums of peer outputs, their counts and non-finite counts,
+    in one float32 ``(C, C + 2)`` tensor, ``table``.
 
     Args:
         num_classes (int): Number of classes C.
@@ -57,9 +52,7 @@ class PeerStatistics:
             Defaults to None (CPU).
 
     ``samples_left`` (None: no limit) stops counting after that many more
-    samples: the online mode sets it at each epoch start to this rank's share
-    of the dataset, so the repeated samples a ``DefaultSampler`` pads the
-    epoch with are not counted twice.
+    samples (the online mode: not the repeats that pad an epoch).
     """
 
     def __init__(self,

@@ -6,9 +6,8 @@ import torch
 
 
 def row_blocks(num_rows: int, blocks: int = 16):
-    """Slices that cut ``num_rows`` rows into at most ``blocks`` blocks: the
-    table-sized work runs block by block, so that its temporaries take about
-    ``1 / blocks`` of a table (at ImageNet-21k one table is 1.8 GiB)."""
+    """Slices that cut ``num_rows`` rows into at most ``blocks`` blocks, in
+    which table-sized work runs (docs/design.md, "The update")."""
     step = -(-num_rows // blocks)
     return [slice(i, min(i + step, num_rows))
             for i in range(0, num_rows, step)]

@@ -44,16 +44,8 @@ def colam_targets(labels: torch.Tensor,
       ``a``: ``target = a * y + (1 - a) * y @ S``.
     - ``smoothing=eps``, the bounded form: ``target = (1 - eps) * y +
       eps * y @ O``, where row c of ``O`` is row c of ``S`` without its own
-      class, renormalised (:func:`off_diagonal_rows`). The true class keeps
-      exactly ``1 - eps``, as with label smoothing; COLAM only learns where
-      the other ``eps`` goes. With ``S = I`` it is label smoothing that
-      spreads ``eps`` over the ``C - 1`` other classes.
-
-    ``y @ S`` (``y @ O``) is computed from the rows of the classes ``y``
-    names: one row a sample for hard labels, at most
-    :data:`MAX_GATHERED_CLASSES` weighted rows for Mixup/CutMix scores; only
-    other scores (e.g. label-smoothed) take the product with the whole
-    table.
+      class, renormalised (:func:`off_diagonal_rows`); with ``S = I``,
+      label smoothing over the ``C - 1`` other classes.
 
     Args:
         labels (Tensor): ``(N,)`` class indices or ``(N, C)`` label scores
@@ -66,6 +58,9 @@ def colam_targets(labels: torch.Tensor,
     Returns:
         Tensor: ``(N, C)`` targets, each summing to 1.
     """
+    # y @ S from the rows of the classes y names (one for a hard label, at
+    # most MAX_GATHERED_CLASSES for Mixup/CutMix); other scores take the
+    # product with the whole table.
     num_classes = table.size(0)
     if labels.ndim == 1:
         hard = F.one_hot(labels, num_classes).to(table.dtype)

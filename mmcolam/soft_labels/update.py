@@ -20,21 +20,13 @@ def soft_labels_from_statistics(stats: PeerStatistics,
                                 momentum: float = 0.0,
                                 out: Optional[torch.Tensor] = None,
                                 empty_rows: str = 'keep') -> tuple:
-    """Turn class statistics into a new soft-label table.
+    """The new soft-label table from class statistics.
 
-    Row c becomes ``softmax(mean_c / T)`` for ``statistic='logits'`` (paper
-    Eq. 6 and Alg. 1 line 14) or the normalised mean probability for
-    ``statistic='probs'``. A class with no peers keeps its previous row
-    (``empty_rows='keep'``) or gets the uniform row ``1/C`` (``'uniform'``,
-    as OLS). A row keeps its previous value when a peer output or the new
-    row is not finite, or (with
-    ``keep_true_class_top``) when the new row would not give its own class
-    the largest mass. Rows that change are then blended as
-    ``momentum * previous + (1 - momentum) * new``.
-
-    Rows are computed in blocks (:func:`row_blocks`), each from its own
-    previous rows only, so ``out`` may be ``previous`` itself: the update then
-    needs no second table.
+    Row c becomes ``softmax(mean_c / T)`` (``statistic='logits'``) or the
+    normalised mean probability (``'probs'``), blended with the previous row
+    by ``momentum``. A row keeps its previous value where the class has no
+    peers, a peer output or the new row is not finite, or (the guard) the
+    new row would not give its own class the largest mass.
 
     Args:
         stats (PeerStatistics): Reduced statistics.
@@ -43,18 +35,17 @@ def soft_labels_from_statistics(stats: PeerStatistics,
         keep_true_class_top (bool): The guard. Defaults to True.
         momentum (float): Weight of the previous table, in [0, 1).
             Defaults to 0.0 (the paper).
-        out (Tensor, optional): ``(C, C)`` tensor to write the new table to.
-            Defaults to None: a new tensor like ``previous``.
+        out (Tensor, optional): ``(C, C)`` tensor to write the new table to;
+            may be ``previous`` itself. Defaults to None: a new tensor like
+            ``previous``.
         empty_rows (str): What a class with no peers gets, ``'keep'`` (its
-            previous row) or ``'uniform'``. Defaults to 'keep'.
+            previous row) or ``'uniform'`` (``1/C``). Defaults to 'keep'.
 
     Returns:
-        tuple[Tensor, dict]: the new ``(C, C)`` table (``out``) and a dict of
-        boolean ``(C,)`` masks of the rows kept: ``no_peers`` (none drawn, or
-        with ``only_correct`` none classified correctly; with
-        ``empty_rows='uniform'`` these are under ``uniform`` instead, and
-        not kept), ``nonfinite`` (a peer output or the new row is NaN or
-        inf) and ``true_class_not_top``.
+        tuple[Tensor, dict]: the new table (``out``) and boolean ``(C,)``
+        masks of the rows kept: ``no_peers`` (under ``uniform`` instead,
+        and not kept, with ``empty_rows='uniform'``), ``nonfinite`` and
+        ``true_class_not_top``.
     """
     check_choice('empty_rows', empty_rows, EMPTY_ROWS)
     if out is None:

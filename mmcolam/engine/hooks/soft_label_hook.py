@@ -47,15 +47,9 @@ class SoftLabelHook(Hook):
     Peers are ``num_peers`` random training samples per class run in eval
     mode through the test pipeline (``'resample'``, the paper), or the
     training batches of the stage's last ``online_window`` epochs
-    (``'online'``, no extra pass). Each update is logged and saved to
-    ``work_dir/soft_labels/`` (``.npy``, heatmap ``.png``); ``S`` and the
-    online sums live in checkpoints, so resume continues them. An update
-    whose table cannot be saved there stops the run with an OSError, but
-    only after the checkpoints of its step (one is saved if the schedule has
-    none) hold the new ``S``, so resuming loses nothing. An update after
-    which the training targets put less than :data:`MIN_TRUE_CLASS_MASS` on
-    the true class, or more on another class than on the true one, warns
-    (:meth:`warn_if_targets_mislead`): the paper's form collapses from there.
+    (``'online'``). Each update is logged and saved to
+    ``work_dir/soft_labels/`` (``.npy``, heatmap ``.png``); the online sums
+    are saved in checkpoints. Why it works as it does: docs/design.md.
 
     Args:
         interval (int): Epochs (iterations) per stage, t in the paper.
@@ -414,11 +408,7 @@ def peer_dataset(cfg, dataset, pipeline: Optional[Sequence] = None):
 
 def collate_peers(batch: Sequence[dict]) -> Tuple[dict, torch.Tensor]:
     """Collate packed peers into one input tensor (a list where their shapes
-    differ) and one label tensor.
-
-    Done in the loader's worker, so a batch crosses to the main process as
-    two tensors; MMEngine's ``pseudo_collate`` sends two per sample, each
-    through its own file-descriptor handshake (about 0.5 ms apiece).
+    differ) and one label tensor, in the loader's worker.
 
     Args:
         batch (Sequence[dict]): Samples packed by ``PackInputs``, with
@@ -440,13 +430,25 @@ def resample_statistics(model, dataset, labels: np.ndarray,
                         num_peers: Optional[int], seed,
                         stats: PeerStatistics, batch_size: int,
                         num_workers: int, optim_wrapper) -> PeerStatistics:
-    """Run ``num_peers`` random samples of every class (drawn from ``seed``,
-    :func:`~mmcolam.soft_labels.draw_peers`), this rank's share of them,
-    through ``model`` in eval mode, adding their logits to ``stats``.
+    """Run ``num_peers`` random samples of every class, this rank's share of
+    them, through ``model`` in eval mode (with rank 0's buffers), adding
+    their logits to ``stats``.
 
-    Under DDP every rank first takes rank 0's buffers (BatchNorm statistics),
-    which are the ones checkpoints hold, so that a resumed run computes the
-    same statistics.
+    Args:
+        model (BaseModel): The classifier, unwrapped.
+        dataset (Dataset): The training set with the peers' pipeline
+            (:func:`peer_dataset`).
+        labels (np.ndarray): ``(N,)`` class of every training sample.
+        num_peers (int, optional): K per class; None takes every sample.
+        seed: The draw's seed (:func:`~mmcolam.soft_labels.draw_peers`).
+        stats (PeerStatistics): Where the logits are added.
+        batch_size (int): Batch size of the pass.
+        num_workers (int): Loader workers.
+        optim_wrapper (OptimWrapper): The run's; an ``AmpOptimWrapper``
+            runs the pass under autocast in its dtype.
+
+    Returns:
+        PeerStatistics: ``stats``.
     """
     peers = draw_peers(labels, stats.num_classes, num_peers, seed)
     rank, world_size = dist.get_dist_info()
@@ -702,16 +704,18 @@ def check_checkpoint_table(checkpoint: dict,
                            source: str,
                            logger,
                            allow_zero_rows: bool = False) -> None:
-    """Check the soft-label table of a checkpoint (``source`` names it):
-    refuse one that is not a table of soft labels (a NaN row would train
-    to NaN weights; all-zero rows pass with ``allow_zero_rows``, for a head
-    whose table starts at zeros), refuse to resume, and warn when loading
-    (``load_from``), one for another number of classes.
+    """Check the soft-label table of a checkpoint: refuse one that is not a
+    table of soft labels; for another number of classes, refuse to resume
+    and warn when loading (``load_from``).
 
-    MMEngine loads checkpoints with ``strict=False``: a shape mismatch is
-    only a warning and the run goes on with the model's own table (the
-    identity), which for a resumed COLAM run would silently restart the
-    soft labels from hard labels.
+    Args:
+        checkpoint (dict): The loaded checkpoint.
+        num_classes (int): The head's C.
+        resuming (bool): Whether the run resumes.
+        source (str): The checkpoint's name in messages.
+        logger (MMLogger): For the warning.
+        allow_zero_rows (bool): Accept all-zero rows (a head whose table
+            starts at zeros). Defaults to False.
     """
     state = checkpoint.get('state_dict', {})
     table = next((v for k, v in state.items()

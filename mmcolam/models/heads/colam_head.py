@@ -35,7 +35,10 @@ class COLAMHead(LinearClsHead):
     - ``'paper'``: ``a * y + (1 - a) * y @ S`` (the paper's Eq. 4 with
       ``a = 0``).
 
-    Prediction is the plain softmax.
+    Prediction is the plain softmax. A :class:`SoftLabelHook` drives the
+    head through :meth:`accept_soft_label_updates`, :meth:`update_settings`,
+    :meth:`start_peer_window` and :meth:`stop_peer_window`, and writes ``S``
+    in place (docs/design.md, "Who does what").
 
     Args:
         num_classes (int): Number of classes C.
@@ -175,8 +178,8 @@ class COLAMHead(LinearClsHead):
         """What the form of the target implies for :class:`SoftLabelHook`'s
         update, where the hook leaves it unset: the guard
         (``keep_true_class_top``) and the update's temperature
-        (``label_temperature``). ``'bounded'``: the guard on and T 2 (chosen
-        on validation data); ``'paper'``: no guard and this head's T."""
+        (``label_temperature``). ``'bounded'``: the guard on and T 2;
+        ``'paper'``: no guard and this head's T."""
         if self.target == 'paper':
             return dict(keep_true_class_top=False,
                         label_temperature=self.temperature)
