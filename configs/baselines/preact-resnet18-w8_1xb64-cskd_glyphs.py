@@ -1,6 +1,6 @@
-# CS-KD (Yun et al. 2020) on the glyph data set: the settings of
-# preact-resnet18-w8_1xb64-cskd_fashion-mnist.py, which explains them (a batch holds half as
-# many (anchor, partner) pairs as images).
+# CS-KD (Yun et al. 2020) on the glyphs: the settings of
+# preact-resnet18-w8_1xb64-cskd_fashion-mnist.py, which explains them
+# (a batch holds half as many (anchor, partner) pairs as images).
 _base_ = ['./preact-resnet18-w8_1xb64-hl_glyphs.py']
 model = dict(
     type='CSKDClassifier',

@@ -1,5 +1,5 @@
-# Online Label Smoothing (Zhang et al. 2021) on the glyph data set: the
-# settings of preact-resnet18-w8_1xb64-ols_fashion-mnist.py, which explains them.
+# Online Label Smoothing (Zhang et al. 2021) on the glyphs: the settings
+# of preact-resnet18-w8_1xb64-ols_fashion-mnist.py, which explains them.
 _base_ = ['./preact-resnet18-w8_1xb64-hl_glyphs.py']
 model = dict(
     head=dict(

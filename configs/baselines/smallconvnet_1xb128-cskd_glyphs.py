@@ -1,6 +1,6 @@
-# CS-KD (Yun et al. 2020) on the glyph data set: the settings of
-# smallconvnet_1xb128-cskd_fashion-mnist.py, which explains them (a batch holds half as
-# many (anchor, partner) pairs as images).
+# CS-KD (Yun et al. 2020) on the glyphs: the settings of
+# smallconvnet_1xb128-cskd_fashion-mnist.py, which explains them
+# (a batch holds half as many (anchor, partner) pairs as images).
 _base_ = ['./smallconvnet_1xb128-hl_glyphs.py']
 model = dict(
     type='CSKDClassifier',

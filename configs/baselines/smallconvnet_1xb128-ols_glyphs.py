@@ -1,5 +1,5 @@
-# Online Label Smoothing (Zhang et al. 2021) on the glyph data set: the
-# settings of smallconvnet_1xb128-ols_fashion-mnist.py, which explains them.
+# Online Label Smoothing (Zhang et al. 2021) on the glyphs: the settings
+# of smallconvnet_1xb128-ols_fashion-mnist.py, which explains them.
 _base_ = ['./smallconvnet_1xb128-hl_glyphs.py']
 model = dict(
     head=dict(
