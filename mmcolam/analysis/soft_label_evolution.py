@@ -17,7 +17,7 @@ import torch
 from mmengine.config import Config
 
 from mmcolam.analysis.figures import new_figure
-from mmcolam.soft_label_history import load_table
+from mmcolam.soft_labels.history import load_table
 from mmcolam.soft_labels import soft_label_summary
 
 HISTORY_FILE = re.compile(r'^(epoch|iter)_(\d+)\.npy$')
@@ -60,7 +60,7 @@ def load_soft_label_history(directory: str) -> List[Dict]:
         raise FileNotFoundError(
             f'{directory!r} holds only the top entries of every row (*_top*.'
             'npz), which SoftLabelHook keeps instead of full tables above '
-            'mmcolam.soft_label_history.FULL_HISTORY_MAX_CLASSES classes; '
+            'mmcolam.soft_labels.history.FULL_HISTORY_MAX_CLASSES classes; '
             'this analysis needs full tables')
     if not history:
         raise FileNotFoundError(

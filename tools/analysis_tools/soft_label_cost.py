@@ -33,9 +33,8 @@ import time
 import torch
 from mmengine.logging import MMLogger
 
-from mmcolam.soft_label_history import save_soft_label_history
 from mmcolam.soft_labels import (PeerStatistics, colam_targets,
-                                 soft_label_summary,
+                                 save_soft_label_history, soft_label_summary,
                                  soft_labels_from_statistics)
 
 #: The target forms timed: COLAMHead's default and the paper's.
