@@ -1,4 +1,12 @@
-"""The argument checks of every mmcolam component, one rule per kind of value.
+"""The argument checks of mmcolam's components, one rule per kind of value.
+
+A component checks an argument where a bad value would not stop the run by
+itself, or only after epochs of training: a range that trains nothing or
+trains wrongly (a temperature <= 0, an interval of 0, a weight outside
+[0, 1]), a string choice where a typo would take another branch, options
+that conflict. Flags that any truthy value sets sensibly, and values whose
+first use fails at once with a clear error (a table lookup, a seed of the
+wrong type), are left to Python and MMEngine.
 
 Each returns the value (as ``float``/``int`` where it converts) or raises a
 ValueError that names the option, the value given and what is allowed. A
@@ -18,13 +26,6 @@ def check_choice(name: str, value, allowed):
     if value not in allowed:
         raise ValueError(f'{name}={value!r} is not supported: choose one of '
                          f'{", ".join(repr(a) for a in allowed)}')
-    return value
-
-
-def check_bool(name: str, value) -> bool:
-    """``value`` if it is True or False."""
-    if not isinstance(value, bool):
-        raise ValueError(f'{name}={value!r} must be True or False')
     return value
 
 

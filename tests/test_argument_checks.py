@@ -3,8 +3,8 @@ allowed."""
 import numpy as np
 import pytest
 
-from mmcolam.argument_checks import (check_bool, check_choice, check_int,
-                                     check_number, check_temperature)
+from mmcolam.argument_checks import (check_choice, check_int, check_number,
+                                     check_temperature)
 
 
 @pytest.mark.parametrize('value', [0.5, 1, np.float32(0.25), 0])
@@ -41,7 +41,7 @@ def test_temperature_range():
             check_temperature('T', bad)
 
 
-def test_int_bool_and_choice():
+def test_int_and_choice():
     assert check_int('n', np.int64(3)) == 3
     assert check_int('n', None, allow_none=True) is None
     assert check_int('seed', 0, low=0) == 0
@@ -50,9 +50,6 @@ def test_int_bool_and_choice():
             check_int('n', bad)
     with pytest.raises(ValueError, match='>= 1 or None$'):
         check_int('n', -1, allow_none=True)
-    assert check_bool('flag', False) is False
-    with pytest.raises(ValueError, match="flag=1 must be True or False"):
-        check_bool('flag', 1)
     assert check_choice('mode', 'a', ('a', 'b')) == 'a'
     with pytest.raises(ValueError, match="mode='c' is not supported: choose "
                        "one of 'a', 'b'"):

@@ -5,8 +5,6 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmpretrain.registry import TRANSFORMS
 
-from mmcolam.argument_checks import check_choice
-
 TO_GRAY = {'bgr': cv2.COLOR_BGR2GRAY, 'rgb': cv2.COLOR_RGB2GRAY}
 
 
@@ -37,8 +35,7 @@ class Grayscale(BaseTransform):
     """
 
     def __init__(self, channel_order: str = 'bgr') -> None:
-        self.channel_order = check_choice('Grayscale: channel_order',
-                                          channel_order, tuple(TO_GRAY))
+        self.channel_order = channel_order
 
     def transform(self, results: dict) -> dict:
         img = results['img']

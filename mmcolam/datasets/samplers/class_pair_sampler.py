@@ -23,8 +23,6 @@ from mmengine.dist import get_dist_info, sync_random_seed
 from mmpretrain.registry import DATA_SAMPLERS
 from torch.utils.data import Sampler
 
-from mmcolam.argument_checks import check_bool, check_int
-
 
 @DATA_SAMPLERS.register_module()
 class ClassPairSampler(Sampler):
@@ -55,9 +53,6 @@ class ClassPairSampler(Sampler):
     """
 
     def __init__(self, dataset, shuffle=True, seed=None, round_up=True):
-        check_bool('ClassPairSampler: shuffle', shuffle)
-        check_bool('ClassPairSampler: round_up', round_up)
-        check_int('ClassPairSampler: seed', seed, low=0, allow_none=True)
         if not hasattr(dataset, 'get_cat_ids'):
             raise ValueError(
                 f'ClassPairSampler: dataset {type(dataset).__name__} has no '

@@ -20,8 +20,8 @@ from mmengine.runner.amp import autocast
 from mmpretrain.registry import HOOKS, TRANSFORMS
 from torch.utils.data import DataLoader, Subset
 
-from mmcolam.argument_checks import (check_bool, check_choice, check_int,
-                                     check_number, check_temperature)
+from mmcolam.argument_checks import (check_choice, check_int, check_number,
+                                     check_temperature)
 from mmcolam.models.heads.colam_head import COLAMHead
 from mmcolam.soft_labels import (EMPTY_ROWS, STATISTICS, PeerStatistics,
                                  check_soft_label_table, draw_peers, listed,
@@ -103,9 +103,6 @@ class SoftLabelHook(Hook):
         check_choice('peer_mode', peer_mode, PEER_MODES)
         check_int('num_peers', num_peers, allow_none=True)
         check_choice('statistic', statistic, STATISTICS)
-        check_bool('only_correct', only_correct)
-        if keep_true_class_top is not None:
-            check_bool('keep_true_class_top', keep_true_class_top)
         momentum = check_number('momentum', momentum, 0, 1, open_high=True,
                                 note='0 = the paper')
         check_choice('empty_rows', empty_rows, EMPTY_ROWS)

@@ -44,7 +44,7 @@ from mmpretrain.models.heads import LinearClsHead
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from mmcolam.argument_checks import check_choice, check_number
+from mmcolam.argument_checks import check_number
 from .batch_labels import accuracy_items, class_indices
 
 TABLE_DTYPES = {'float16': torch.float16, 'float32': torch.float32}
@@ -91,8 +91,6 @@ class PSKDHead(LinearClsHead):
         super().__init__(num_classes, in_channels, loss=loss, **kwargs)
         self.alpha_T = check_number('PSKDHead: alpha_T', alpha_T, 0, 1,
                                     note='the authors use 0.8')
-        check_choice('PSKDHead: table_dtype', table_dtype,
-                     tuple(TABLE_DTYPES))
         self.table_dtype = TABLE_DTYPES[table_dtype]
         # Set by PSKDHook.
         self.predictions: Optional[torch.Tensor] = None

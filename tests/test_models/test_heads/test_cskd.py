@@ -126,17 +126,6 @@ def test_no_shuffle_keeps_anchor_order():
     assert [anchor for anchor, _ in pairs] == list(range(len(LABELS)))
 
 
-@pytest.mark.parametrize('kwargs, option', [
-    (dict(shuffle=1), 'shuffle'),
-    (dict(round_up='yes'), 'round_up'),
-    (dict(seed=1.5), 'seed'),
-])
-def test_sampler_bad_arguments(kwargs, option):
-    with pytest.raises(ValueError, match=option):
-        class_pair_sampler.ClassPairSampler(
-            LabelledRange(LABELS), **kwargs)
-
-
 def test_sampler_bad_datasets():
     with pytest.raises(ValueError, match='get_cat_ids'):
         class_pair_sampler.ClassPairSampler(list(range(4)), seed=0)

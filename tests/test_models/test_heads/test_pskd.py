@@ -422,7 +422,6 @@ class TablesAtEpochStart(Hook):
 @pytest.mark.parametrize('kwargs, option', [
     (dict(alpha_T=1.5), 'alpha_T=1.5'),
     (dict(alpha_T=True), 'alpha_T=True'),
-    (dict(table_dtype='bfloat16'), "table_dtype='bfloat16'"),
 ])
 def test_bad_head_arguments(kwargs, option):
     with pytest.raises(ValueError, match=option):
