@@ -120,14 +120,14 @@ def run_once(method: str,
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=10**9)
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=-1,
                                         save_last=True)
-    own_val_set = cfg.val_dataloader.dataset if data_set_splits else None
-    # Time training alone: the evaluations run once, afterwards.
-    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
     cfg.test_evaluator = TEST_EVALUATOR
     if epochs:
         cfg.train_cfg.max_epochs = epochs
     if overrides:
         cfg.merge_from_dict(overrides)
+    own_val_set = cfg.val_dataloader.dataset if data_set_splits else None
+    # Time training alone: the evaluations run once, afterwards.
+    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
     train_set = cfg.train_dataloader.dataset
     train_idx, val_idx = split(train_set, val_size, split_seed,
                                train_subset, balanced=data_set_splits)

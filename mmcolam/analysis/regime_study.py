@@ -246,8 +246,8 @@ def plot(results: Sequence[Dict], path: str, reference: str = 'hl') -> None:
         # A method far below the others (the paper's form collapses) would
         # flatten every other line: the axis stops at FLOOR, and a note in
         # the panel gives its lowest point.
-        floor = max(min(d['mean'] - np.nan_to_num(d['sem']) for d in own),
-                    FLOOR)
+        floor = max(min((d['mean'] - np.nan_to_num(d['sem']) for d in own),
+                        default=0.0), FLOOR)
         off_scale = []
         for index, method in enumerate(methods):
             points = sorted((d for d in own if d['method'] == method),

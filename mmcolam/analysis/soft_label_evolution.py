@@ -17,8 +17,8 @@ import torch
 from mmengine.config import Config
 
 from mmcolam.analysis.figures import new_figure
-from mmcolam.soft_labels.history import load_table
 from mmcolam.soft_labels import soft_label_summary
+from mmcolam.soft_labels.history import load_table
 
 HISTORY_FILE = re.compile(r'^(epoch|iter)_(\d+)\.npy$')
 

@@ -1,6 +1,7 @@
 """tools/analysis_tools/regime_study.py: the summary arithmetic, a tiny
-study on fake Fashion-MNIST that is resumed from its results file, and a
-stopped study that stops its trainings."""
+study on fake Fashion-MNIST that is resumed from its results file, one on a
+tiny glyph set (class-balanced training images, the data set's own
+validation split), and a stopped study that stops its trainings."""
 import json
 import os
 import os.path as osp
@@ -11,10 +12,13 @@ import time
 
 import numpy as np
 import pytest
+from mmpretrain.registry import DATASETS
 
 from mmcolam.analysis import figures as figures_module
 from mmcolam.analysis import regime_study as R
+from mmcolam.analysis.benchmark import split
 from tests.helpers.fake_data import write_fashion_mnist
+from tests.helpers.glyph_data import tiny_font_dir, write_glyphs
 from tests.helpers.tool_runs import REPO, TOOLS, alive, children_of, load_tool
 
 
@@ -204,6 +208,37 @@ def test_tiny_study_end_to_end_and_resume(tmp_path, capsys):
     again = tool.main(argv)
     assert '2 runs found' in capsys.readouterr().out
     assert [r['test'] for r in again] == [r['test'] for r in rows]
+
+
+def test_tiny_glyph_study_trains_balanced_and_validates_on_val(tmp_path):
+    data_root, _ = write_glyphs(tmp_path / 'glyphs',
+                                tiny_font_dir(tmp_path / 'fonts'))
+    val_images = sum(
+        len(files) for _, _, files in os.walk(osp.join(data_root, 'val')))
+    rows = load_tool('analysis_tools/regime_study').main([
+        '--dataset', 'glyphs', '--networks', 'smallconvnet', '--sizes',
+        '236', '--methods', 'hl', '--seeds', '0', '--jobs', '1',
+        '--work-dir', str(tmp_path / 'study'), '--cfg-options',
+        'train_cfg.max_epochs=1', *(f'{loader}.dataset.data_root={data_root}'
+                                    for loader in ('train_dataloader',
+                                                   'val_dataloader',
+                                                   'test_dataloader'))
+    ])
+    assert [(r['method'], r['size'], r['runs']) for r in rows] == [('hl',
+                                                                   236, 1)]
+    result, = json.load(open(tmp_path / 'study' / 'results.json'))
+    confusion = np.array(result['val_confusion'])
+    # Every image of the val folders once, none held out of training.
+    assert confusion.shape == (118, 118) and confusion.sum() == val_images
+    assert 100 * np.trace(confusion) / val_images == pytest.approx(
+        result['val_accuracy'])
+    # Two training images of every class, drawn at random.
+    train_set = dict(type='CustomDataset', data_root=data_root,
+                     data_prefix='train')
+    labels = DATASETS.build(train_set).get_gt_labels()
+    train, held_out = split(train_set, train_subset=236, balanced=True)
+    assert np.bincount(labels[train]).tolist() == [2] * 118
+    assert len(held_out) == 0
 
 
 @pytest.mark.skipif(not osp.isdir('/proc'), reason='reads /proc')
