@@ -269,3 +269,9 @@ def test_sigterm_stops_the_trainings(tmp_path):
     finally:  # a failed test leaves nothing training
         for pid in filter(alive, workers):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_report_only_without_runs_says_so(tmp_path):
+    tool = load_tool('analysis_tools/regime_study')
+    with pytest.raises(SystemExit, match='holds no run of these cells'):
+        tool.main(['--report-only', '--work-dir', str(tmp_path)])

@@ -124,6 +124,9 @@ def main(argv=None):
     wanted = {R.cell_key(c) for c in R.cells(args.networks, args.sizes,
                                              args.methods, args.seeds)}
     chosen = [r for r in results if R.cell_key(r) in wanted]
+    if not chosen:
+        raise SystemExit(f'{results_path} holds no run of these cells: '
+                         'nothing to summarise')
     rows = R.summarise(chosen)
     rows.sort(key=lambda r: (args.networks.index(r['network']), r['size'],
                              args.methods.index(r['method'])))
