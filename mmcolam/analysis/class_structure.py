@@ -8,6 +8,9 @@ import re
 from typing import List, Tuple
 
 import numpy as np
+import torch
+
+from mmcolam.soft_labels.targets import off_diagonal_rows
 
 
 def confusion_table(confusion) -> np.ndarray:
@@ -15,6 +18,7 @@ def confusion_table(confusion) -> np.ndarray:
     validation samples of class c went when they were misclassified (the
     off-diagonal counts of row c over their sum), with a zero diagonal; a
     class never misclassified gets the uniform row over the other classes.
+    It is also the ``O`` that COLAMHead's bounded target takes from it.
 
     Args:
         confusion (array-like): ``(C, C)`` counts, row = true class,
@@ -23,12 +27,15 @@ def confusion_table(confusion) -> np.ndarray:
     Returns:
         np.ndarray: ``(C, C)`` float64 table, rows summing to 1.
     """
-    counts = np.asarray(confusion, dtype=np.float64)
-    num_classes = len(counts)
-    errors = counts * (1 - np.eye(num_classes))
-    totals = errors.sum(axis=1, keepdims=True)
-    uniform = (1 - np.eye(num_classes)) / (num_classes - 1)
-    return np.where(totals > 0, errors / np.maximum(totals, 1), uniform)
+    counts = torch.as_tensor(np.asarray(confusion, dtype=np.float64))
+    return off_diagonal_rows(counts, torch.arange(len(counts))).numpy()
+
+
+def top_share(table) -> float:
+    """How sharp a table's ``O`` is: the mean over classes of the largest
+    entry of its row without the own class, renormalised (``1 / (C - 1)``
+    for uniform rows, 1 where every class has a single confusion)."""
+    return float(confusion_table(table).max(axis=1).mean())
 
 
 def uniform_table(num_classes: int) -> np.ndarray:
@@ -67,11 +74,11 @@ def off_diagonal(matrix) -> np.ndarray:
     return matrix[~np.eye(len(matrix), dtype=bool)]
 
 
-def history_correlations(history_dir: str,
-                         confusion) -> List[Tuple[str, float]]:
+def history_correlations(history_dir: str, confusion) -> List[Tuple]:
     """Per update saved in ``history_dir`` (``epoch_N.npy`` or
-    ``iter_N.npy``, in training order): the update's name and the rank
-    correlation of its table's off-diagonal with ``confusion``'s."""
+    ``iter_N.npy``, in training order): the update's name, the rank
+    correlation of its table's off-diagonal with ``confusion``'s, and its
+    :func:`top_share`."""
     target = off_diagonal(confusion)
 
     def step(path):
@@ -80,6 +87,10 @@ def history_correlations(history_dir: str,
 
     paths = sorted(glob.glob(osp.join(history_dir, 'epoch_*.npy')) +
                    glob.glob(osp.join(history_dir, 'iter_*.npy')), key=step)
-    return [(osp.splitext(osp.basename(p))[0],
-             rank_correlation(off_diagonal(np.load(p)), target))
-            for p in paths]
+    rows = []
+    for path in paths:
+        table = np.load(path)
+        rows.append((osp.splitext(osp.basename(path))[0],
+                     rank_correlation(off_diagonal(table), target),
+                     top_share(table)))
+    return rows

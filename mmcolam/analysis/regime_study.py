@@ -238,7 +238,7 @@ def plot(results: Sequence[Dict], path: str, reference: str = 'hl') -> None:
                 f'{seeds[0]}-{seeds[-1]}'
             labels[method] = f'{method} − {reference}, {count} seeds'
     legend = {}
-    fig = new_figure(figsize=(5.5 * len(networks), 5.2),
+    fig = new_figure(figsize=(max(5.5 * len(networks), 9), 5.2),
                      layout='constrained')
     axes = fig.subplots(1, len(networks), squeeze=False)[0]
     for ax, network in zip(axes, networks):
@@ -279,7 +279,7 @@ def plot(results: Sequence[Dict], path: str, reference: str = 'hl') -> None:
         ax.set_xlabel('training images (log scale)')
         ax.set_ylabel(f'test top-1 minus {reference}, same seed (pp)')
     fig.legend(list(legend.values()), list(legend), loc='outside lower center',
-               ncols=min(len(legend), 4), fontsize=9,
+               ncols=min(len(legend), 3), fontsize=9,
                title='mean over seeds ± one standard error of the paired '
                f'differences (0 = {reference})', title_fontsize=9)
     fig.savefig(path, dpi=100)

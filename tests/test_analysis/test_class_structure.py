@@ -42,10 +42,18 @@ def test_history_correlations_in_training_order(tmp_path):
     np.save(tmp_path / 'epoch_10.npy', confusion.astype(float))
     np.save(tmp_path / 'epoch_2.npy', confusion.T.astype(float))
     rows = S.history_correlations(str(tmp_path), confusion)
-    assert [name for name, _ in rows] == ['epoch_2', 'epoch_10']
+    assert [row[0] for row in rows] == ['epoch_2', 'epoch_10']
     assert rows[1][1] == pytest.approx(1.0)
     assert rows[0][1] == pytest.approx(S.rank_correlation(
         S.off_diagonal(confusion.T), S.off_diagonal(confusion)))
+    # Rows without their own class, renormalised: [0, .75, .25], [1, 0, 0],
+    # [1/6, 5/6, 0]: largest entries .75, 1, 5/6.
+    assert rows[1][2] == pytest.approx((0.75 + 1 + 5 / 6) / 3)
+
+
+def test_top_share_of_uniform_and_hard_tables():
+    assert S.top_share(np.eye(5)) == pytest.approx(0.25)  # uniform O
+    assert S.top_share(S.uniform_table(5)) == pytest.approx(0.25)
 
 
 def test_class_balanced_subset():
@@ -101,5 +109,5 @@ def test_tiny_bound_end_to_end(tmp_path):
         checkpoint['state_dict']['head.soft_labels'].numpy(), table,
         rtol=1e-6)
     assert '| confusion-table − uniform-table (pp), wins' in text
-    assert '| colam S | epoch_3 |' in text
+    assert '| colam S | epoch_3 |' in text and 'top share of O' in text
     assert (work_dir / 'class_structure_bound.png').stat().st_size > 0

@@ -109,31 +109,31 @@ def table_options(path, eps):
 
 
 def correlations(results, args, confusion):
-    """Rows of (source, update, mean rank correlation, std, runs): COLAM's
-    S per update, and the other seeds' hard-label confusions."""
-    rows = []
+    """Rows of (source, update, mean rank correlation, its std, runs, mean
+    :func:`~mmcolam.analysis.class_structure.top_share`): COLAM's S per
+    update, and the other seeds' hard-label confusions."""
+    def row(source, update, pairs):
+        rho = [p[0] for p in pairs]
+        return (source, update, np.mean(rho),
+                np.std(rho, ddof=1) if len(rho) > 1 else 0.0, len(rho),
+                np.mean([p[1] for p in pairs]))
+
     by_update = {}
     for r in results:
         if r['method'] != 'colam':
             continue
         history = osp.join(args.work_dir, f'{args.network}_{args.size}',
                            'colam', f"seed_{r['seed']}", 'soft_labels')
-        for update, rho in S.history_correlations(history, confusion):
-            by_update.setdefault(update, []).append(rho)
-    for update, values in by_update.items():
-        rows.append(('colam S', update, np.mean(values),
-                     np.std(values, ddof=1) if len(values) > 1 else 0.0,
-                     len(values)))
-    others = [
-        S.rank_correlation(S.off_diagonal(r['val_confusion']),
-                           S.off_diagonal(confusion)) for r in results
-        if r['method'] == 'hl' and r['seed'] != args.seeds[0]
-        and 'val_confusion' in r
-    ]
+        for update, rho, top in S.history_correlations(history, confusion):
+            by_update.setdefault(update, []).append((rho, top))
+    rows = [row('colam S', u, pairs) for u, pairs in by_update.items()]
+    others = [(S.rank_correlation(S.off_diagonal(r['val_confusion']),
+                                  S.off_diagonal(confusion)),
+               S.top_share(r['val_confusion'])) for r in results
+              if r['method'] == 'hl' and r['seed'] != args.seeds[0]
+              and 'val_confusion' in r]
     if others:
-        rows.append(('hl confusion, other seeds', 'end', np.mean(others),
-                     np.std(others, ddof=1) if len(others) > 1 else 0.0,
-                     len(others)))
+        rows.append(row('hl confusion, other seeds', 'end', others))
     return rows
 
 
@@ -183,10 +183,15 @@ def report(results, args, confusion):
         text += [
             'Rank correlation of the off-diagonal with that of the hard-label '
             f'validation confusions of seed {args.seeds[0]}:', '',
-            '| source | update | rank correlation (mean ± std) | runs |',
-            '|---|---|---|---|'
-        ] + [f'| {s} | {u} | {m:.3f} ± {d:.3f} | {n} |'
-             for s, u, m, d, n in rho]
+            '| source | update | rank correlation (mean ± std) | runs | '
+            'top share of O |', '|---|---|---|---|---|'
+        ] + [f'| {s} | {u} | {m:.3f} ± {d:.3f} | {n} | {t:.3f} |'
+             for s, u, m, d, n, t in rho] + [
+            '', 'Top share of O: the mean over classes of the largest entry '
+            'of the row without its own class, renormalised (the part of '
+            'eps the most confused class gets): '
+            f'{1 / (len(confusion) - 1):.3f} for uniform rows; '
+            f'{S.top_share(confusion):.3f} for the confusion table.']
         plot(rho, osp.join(args.work_dir, 'class_structure_bound.png'))
     return '\n'.join(text) + '\n'
 
