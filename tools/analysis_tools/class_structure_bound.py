@@ -137,7 +137,7 @@ def correlations(results, args, confusion):
     return rows
 
 
-def plot(rows, path):
+def plot(rows, path, title):
     from mmcolam.analysis.figures import new_figure
     fig = new_figure(figsize=(6, 4), layout='constrained')
     ax = fig.subplots()
@@ -152,7 +152,8 @@ def plot(rows, path):
                        label=f'{r[0]} ({r[4]} runs)')
     ax.set_ylim(min([0] + [r[2] - r[3] for r in rows]) - 0.05, 1)
     ax.set_xlabel('update')
-    ax.set_ylabel('rank correlation with the hl validation confusions')
+    ax.set_ylabel('rank correlation with the\nhl validation confusions')
+    ax.set_title(title, fontsize=10)
     ax.tick_params(axis='x', rotation=45)
     ax.legend(fontsize=8)
     fig.savefig(path, dpi=100)
@@ -192,7 +193,9 @@ def report(results, args, confusion):
             'eps the most confused class gets): '
             f'{1 / (len(confusion) - 1):.3f} for uniform rows; '
             f'{S.top_share(confusion):.3f} for the confusion table.']
-        plot(rho, osp.join(args.work_dir, 'class_structure_bound.png'))
+        plot(rho, osp.join(args.work_dir, 'class_structure_bound.png'),
+             f'What COLAM\'s S ranks: {args.dataset}, {args.network}, '
+             f'{args.size} images')
     return '\n'.join(text) + '\n'
 
 
