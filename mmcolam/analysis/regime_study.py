@@ -270,10 +270,12 @@ def plot(results: Sequence[Dict], path: str, reference: str = 'hl') -> None:
             ax.text(0.02, 0.02, '\n'.join(off_scale), fontsize=8,
                     transform=ax.transAxes, va='bottom')
         sizes = sorted({d['size'] for d in own})
-        ax.set_ylim(floor - 0.2, None)
+        # The zero line (the reference) always shows.
+        ax.set_ylim(floor - 0.2, max(ax.get_ylim()[1], 0.2))
         ax.axhline(0, color='black', linewidth=0.8)
         ax.set_xscale('log')
         ax.set_xticks(sizes, [f'{s:,}' for s in sizes])
+        ax.set_xlim(sizes[0] / 1.2, sizes[-1] * 1.2)
         ax.xaxis.set_minor_locator(NullLocator())
         ax.set_title(regime_title(network, rows, reference), fontsize=10)
         ax.set_xlabel('training images (log scale)')
