@@ -269,7 +269,8 @@ def plot(results: Sequence[Dict], path: str, reference: str = 'hl') -> None:
         if off_scale:
             ax.text(0.02, 0.02, '\n'.join(off_scale), fontsize=8,
                     transform=ax.transAxes, va='bottom')
-        sizes = sorted({d['size'] for d in own})
+        sizes = sorted({r['size'] for r in results
+                        if r['network'] == network})
         # The zero line (the reference) always shows.
         ax.set_ylim(floor - 0.2, max(ax.get_ylim()[1], 0.2))
         ax.axhline(0, color='black', linewidth=0.8)
