@@ -130,7 +130,7 @@ class PauseAfterIter(Hook):
 
     priority = 'LOWEST'
 
-    def __init__(self, seconds=300):
+    def __init__(self, seconds=3600):
         self.seconds = seconds
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,

@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 from mmengine.config import Config
 
@@ -41,7 +42,8 @@ def tool_env(**extra):
     """Environment of a tool's process: this interpreter, the repository
     importable (tests.helpers.colam_test_hooks), one thread per process (2
     processes on 2 cores, and the same float results in every run), a free
-    port for torchrun."""
+    port for torchrun; unbuffered output, and faulthandler to dump every
+    thread's stack on SIGABRT (:func:`finish` sends it to a run that hangs)."""
     env = dict(os.environ)
     env.update(
         PYTHON=sys.executable,
@@ -51,7 +53,9 @@ def tool_env(**extra):
         OMP_NUM_THREADS='1',
         MKL_NUM_THREADS='1',
         PORT=str(free_port()),
-        PYTHONWARNINGS='ignore')
+        PYTHONWARNINGS='ignore',
+        PYTHONUNBUFFERED='1',
+        PYTHONFAULTHANDLER='1')
     env.update({k: str(v) for k, v in extra.items()})
     return env
 
@@ -131,20 +135,38 @@ def stop(process):
         process.wait()
 
 
-def finish(process, log_path, timeout=240):
+def dump_stacks(process, seconds=3):
+    """Make the processes ``process`` started print every thread's Python
+    stack to their log (SIGABRT, caught by faulthandler: :func:`tool_env`),
+    and give them ``seconds`` to do it."""
+    for pid in [process.pid] + descendants_of(process.pid):
+        try:
+            os.kill(pid, signal.SIGABRT)
+        except ProcessLookupError:
+            pass
+    time.sleep(seconds)
+
+
+def finish(process, log_path, timeout=480):
     """Wait for ``process``; fail with the end of its log unless it exited
-    with 0."""
+    with 0. A run still going after ``timeout`` seconds first dumps its
+    stacks to the log (:func:`dump_stacks`), then is killed."""
     try:
         process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
+        dump_stacks(process)
         stop(process)
+        tail = open(log_path).read()[-12000:]
+        raise AssertionError(
+            f'{process.args} did not end within {timeout} s; the end of its '
+            f'log, with the stacks it had:\n{tail}')
     if process.returncode != 0:
         tail = open(log_path).read()[-4000:]
         raise AssertionError(
             f'{process.args} exited with {process.returncode}:\n{tail}')
 
 
-def run_tool(args, log_path, timeout=240, **env):
+def run_tool(args, log_path, timeout=480, **env):
     """Run a tool to its end; see :func:`start_tool` and :func:`finish`."""
     finish(start_tool(args, log_path, **env), log_path, timeout)
 
