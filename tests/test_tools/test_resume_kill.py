@@ -192,12 +192,13 @@ def test_two_process_sigkill_then_resume_matches_uninterrupted_run(
     straight_dir = str(tmp_path / 'straight')
     killed_dir = str(tmp_path / 'killed')
     marker = str(tmp_path / 'paused')
-    straight = dist_train(config_path, straight_dir, logs['straight'])
+    # One run at a time: 2 ranks and their workers per run on 2 cores.
+    finish(dist_train(config_path, straight_dir, logs['straight']),
+           logs['straight'])
     killed = dist_train(config_path, killed_dir, logs['killed'],
                         COLAM_TEST_PAUSE_AFTER_ITER=12,
                         COLAM_TEST_PAUSE_MARKER=marker)
     try:
-        finish(straight, logs['straight'])
         wait_for(marker, killed, logs['killed'])
         time.sleep(2)  # both ranks reach the pause
     finally:
