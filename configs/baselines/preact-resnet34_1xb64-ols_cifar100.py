@@ -4,21 +4,9 @@
 # CE(S[y]), each epoch's mean softmax of the correctly classified samples,
 # 1/C for a class without one). See ./smallconvnet_1xb128-ols_fashion-mnist.py
 # for the formulas and README.md for what still differs.
-_base_ = ['./preact-resnet34_1xb64-hl_cifar100.py']
-model = dict(
-    head=dict(
-        type='COLAMHead',
-        temperature=1.0,
-        target='paper',
-        hard_label_weight=0.5,
-        initial_table='zeros',
-        loss=dict(type='CrossEntropyLoss', use_soft=True)))
-custom_hooks = [
-    dict(
-        type='SoftLabelHook',
-        interval=1,
-        peer_mode='online',
-        statistic='probs',
-        only_correct=True,
-        empty_rows='uniform')
+_base_ = [
+    './preact-resnet34_1xb64-hl_cifar100.py',
+    '../_base_/methods/ols.py'
 ]
+model = dict(head={{_base_.ols_head}})
+custom_hooks = [{{_base_.ols_hook}}]

@@ -20,21 +20,9 @@
 # What still differs from their code: ./README.md (their
 # fine-grained script's variant is not offered; Mixup/CutMix scores are
 # accepted, a mixed sample counting for its class of largest score).
-_base_ = ['./smallconvnet_1xb128-hl_fashion-mnist.py']
-model = dict(
-    head=dict(
-        type='COLAMHead',
-        temperature=1.0,
-        target='paper',
-        hard_label_weight=0.5,
-        initial_table='zeros',
-        loss=dict(type='CrossEntropyLoss', use_soft=True)))
-custom_hooks = [
-    dict(
-        type='SoftLabelHook',
-        interval=1,
-        peer_mode='online',
-        statistic='probs',
-        only_correct=True,
-        empty_rows='uniform')
+_base_ = [
+    './smallconvnet_1xb128-hl_fashion-mnist.py',
+    '../_base_/methods/ols.py'
 ]
+model = dict(head={{_base_.ols_head}})
+custom_hooks = [{{_base_.ols_hook}}]
