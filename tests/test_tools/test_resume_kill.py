@@ -24,8 +24,8 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from tests.helpers.runner_config import colam_config
-from tests.helpers.tool_runs import (TOOLS, finish, start_tool, stop,
-                                     write_config)
+from tests.helpers.tool_runs import (TOOLS, dump_stacks, finish, start_tool,
+                                     stop, write_config)
 
 AUGMENTATION = [
     dict(type='RandomCrop', crop_size=28, padding=2),
@@ -76,8 +76,11 @@ def wait_for(path, process, log, timeout=180):
             raise AssertionError(f'the run ended ({process.returncode}) '
                                  f'before pausing:\n{tail}')
         if time.time() - start > timeout:
+            dump_stacks(process)
             stop(process)
-            raise AssertionError('the run did not reach the pause')
+            tail = open(log).read()[-12000:]
+            raise AssertionError('the run did not reach the pause within '
+                                 f'{timeout} s; its stacks:\n{tail}')
         time.sleep(0.2)
 
 
